@@ -1,0 +1,3 @@
+module xmppd
+
+go 1.26
