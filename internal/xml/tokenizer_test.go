@@ -94,7 +94,7 @@ func TestByteByByte(t *testing.T) {
 func firstDiff(got, want []string) string {
 	for i := range min(len(got), len(want)) {
 		if got[i] != want[i] {
-					return "token " + strconv.Itoa(i) + ":\n got  " + got[i] + "\n want " + want[i]
+			return "token " + strconv.Itoa(i) + ":\n got  " + got[i] + "\n want " + want[i]
 		}
 	}
 	return "lengths " + strconv.Itoa(len(got)) + " and " + strconv.Itoa(len(want))
