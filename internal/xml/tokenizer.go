@@ -347,7 +347,7 @@ func (t *Tokenizer) Next(buf []byte) (*Token, error) {
 					// "]]>" may not stand in character data (XML §2.4).
 					if len(buf)-p < 3 {
 						if p+1 < len(buf) && buf[p+1] != ']' {
-							p += 2
+							p++
 							continue
 						}
 						t.pos = p
