@@ -30,8 +30,8 @@ func describe(tok *Token) string {
 }
 
 // feed runs a tokenizer over in, delivered in the given chunk sizes (the last
-// one repeating), dropping what the tokenizer no longer needs after every
-// token, as a connection would. It returns the described tokens and the
+// one repeating), dropping what the tokenizer no longer needs before every
+// read, as a connection would. It returns the described tokens and the
 // error that ended the run (nil when the input ended cleanly).
 func feed(t *Tokenizer, in []byte, chunks ...int) ([]string, error) {
 	var out []string
@@ -43,11 +43,6 @@ func feed(t *Tokenizer, in []byte, chunks ...int) ([]string, error) {
 		switch {
 		case err == nil:
 			out = append(out, describe(tok))
-			if r := t.Retain(); r > 0 && ci%2 == 0 {
-				// Compact into a fresh slice so stale references would show.
-				window = append([]byte(nil), window[r:]...)
-				t.Shift(r)
-			}
 			continue
 		case errors.Is(err, ErrNeedMore):
 		default:
@@ -56,6 +51,15 @@ func feed(t *Tokenizer, in []byte, chunks ...int) ([]string, error) {
 		if next == len(in) {
 			return out, t.Finish()
 		}
+		// Drop what the tokenizer no longer needs, into a fresh slice, and
+		// spoil the old one so that any reference kept to it would show.
+		r := t.Retain()
+		old := window
+		window = append(make([]byte, 0, len(window)-r+64), window[r:]...)
+		for i := range old {
+			old[i] = '\xff'
+		}
+		t.Shift(r)
 		size := len(in)
 		if len(chunks) > 0 {
 			size = chunks[min(ci, len(chunks)-1)]
