@@ -74,3 +74,16 @@ func (s *scope) pop() openElem {
 	s.arena = s.arena[:e.arenaMark]
 	return e
 }
+
+// declaredAt returns the index of the open element whose start tag made
+// binding i, or -1 for bindings made before the first element.
+func (s *scope) declaredAt(i int) int {
+	at := -1
+	for k := range s.open {
+		if int(s.open[k].nsMark) > i {
+			break
+		}
+		at = k
+	}
+	return at
+}

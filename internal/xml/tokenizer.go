@@ -131,6 +131,31 @@ func (t *Tokenizer) LookupPrefix(prefix []byte) ([]byte, bool) {
 	return t.sc.bytes(sp), ok
 }
 
+// LookupPrefixDepth is LookupPrefix that also returns the depth of the
+// element that declared the binding: 0 for the root, -1 for a binding made
+// with Declare or built in. A stanza uses its stream's bindings when the
+// depth is below its own.
+func (t *Tokenizer) LookupPrefixDepth(prefix []byte) (uri []byte, depth int, ok bool) {
+	for i := len(t.sc.ns) - 1; i >= 0; i-- {
+		if bytes.Equal(t.sc.bytes(t.sc.ns[i].prefix), prefix) {
+			return t.sc.bytes(t.sc.ns[i].uri), t.sc.declaredAt(i), true
+		}
+	}
+	return nil, 0, false
+}
+
+// Declare binds prefix (empty for the default namespace) to uri before the
+// first element, so that a fragment cut from a stream, such as a stanza,
+// parses with its stream's bindings. It must be called right after Reset.
+func (t *Tokenizer) Declare(prefix, uri []byte) {
+	if len(t.sc.open) > 0 || t.seen {
+		panic("xml: Declare after the first element")
+	}
+	d := nsDecl{prefix: t.sc.store(prefix)}
+	d.uri = t.sc.store(uri)
+	t.sc.ns = append(t.sc.ns, d)
+}
+
 // Finish reports whether the input may end here: it returns nil between
 // top-level elements (or after the stream's end) and an error inside one.
 func (t *Tokenizer) Finish() error {

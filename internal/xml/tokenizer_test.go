@@ -333,3 +333,31 @@ func TestTokenAccessors(t *testing.T) {
 		t.Fatalf("depth %d", tz.Depth())
 	}
 }
+
+func TestDeclareAndDepth(t *testing.T) {
+	tz := NewTokenizer(Limits{}, false)
+	tz.Declare(nil, []byte("jabber:client"))
+	tz.Declare([]byte("stream"), []byte("http://etherx.jabber.org/streams"))
+	toks, err := feed(tz, []byte(`<stream:error><x xmlns:p='urn:p'><p:y/></x></stream:error>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if toks[0] != "start@0 stream:error {http://etherx.jabber.org/streams}" || toks[1] != "start@1 x {jabber:client} xmlns:p=\"urn:p\"" {
+		t.Fatalf("%q", toks)
+	}
+	tz.Reset()
+	buf := []byte(`<a xmlns:p='urn:p'><b xmlns:q='urn:q'>`)
+	tz.Next(buf)
+	tz.Next(buf)
+	for _, c := range []struct {
+		prefix string
+		depth  int
+	}{{"p", 0}, {"q", 1}, {"xml", -1}} {
+		if _, d, ok := tz.LookupPrefixDepth([]byte(c.prefix)); !ok || d != c.depth {
+			t.Errorf("%s: depth %d %v, want %d", c.prefix, d, ok, c.depth)
+		}
+	}
+	if _, _, ok := tz.LookupPrefixDepth([]byte("zz")); ok {
+		t.Error("found unbound prefix")
+	}
+}
