@@ -70,7 +70,3 @@ func feed(t *Tokenizer, in []byte, chunks ...int) ([]string, error) {
 		next = end
 	}
 }
-
-func tokenize(in string, stream bool) ([]string, error) {
-	return feed(NewTokenizer(Limits{}, stream), []byte(in))
-}

@@ -45,7 +45,7 @@ type Attr struct {
 
 // AppendValue appends the decoded value to dst.
 func (a *Attr) AppendValue(dst []byte) []byte {
-	if !a.HasRefs && bytes.IndexAny(a.Value, "\t\n\r") < 0 {
+	if !a.HasRefs && !bytes.ContainsAny(a.Value, "\t\n\r") {
 		return append(dst, a.Value...)
 	}
 	return AppendAttr(dst, a.Value)

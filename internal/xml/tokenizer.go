@@ -925,7 +925,7 @@ func (t *Tokenizer) emitStart(buf []byte, selfClosing bool) (*Token, error) {
 		}
 		val := buf[s+int(a.val0) : s+int(a.val1)]
 		off := len(t.sc.arena)
-		if a.refs || bytes.IndexAny(val, "\t\n\r") >= 0 {
+		if a.refs || bytes.ContainsAny(val, "\t\n\r") {
 			t.sc.arena = AppendAttr(t.sc.arena, val)
 		} else {
 			t.sc.arena = append(t.sc.arena, val...)

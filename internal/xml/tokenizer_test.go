@@ -195,8 +195,8 @@ func TestErrors(t *testing.T) {
 
 func TestErrorIsSticky(t *testing.T) {
 	tz := NewTokenizer(Limits{}, false)
+	tz.Next([]byte("<a><!-- x --></a>"))
 	_, err1 := tz.Next([]byte("<a><!-- x --></a>"))
-	_, err1 = tz.Next([]byte("<a><!-- x --></a>"))
 	_, err2 := tz.Next([]byte("<a><!-- x --></a><b/>"))
 	if err1 == nil || err1 != err2 || ClassOf(err2) != Restricted {
 		t.Fatalf("errors %v then %v", err1, err2)
