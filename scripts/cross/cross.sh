@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Cross builds and cross tests for the architectures xmppd ships on.
+#
+#   cross.sh build   release binaries in dist/, with raw and xz sizes
+#   cross.sh test    unit tests as GOARCH=386, and as mipsle and armv7 under qemu-user
+#
+# Environment:
+#   VERSION           version stamped into the binaries (default: git describe, else dev)
+#   CROSS_TEST_PKGS   packages to test (default: ./internal/...)
+#   CROSS_TEST_FLAGS  extra go test flags (default: -short; set it empty for the full suite)
+#   GOFLAGS           honoured by every go command, as usual
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+die() {
+	echo "cross.sh: $*" >&2
+	exit 1
+}
+
+need() {
+	command -v "$1" >/dev/null || die "$1 not found; install the Debian package $2 (apt-get install $2)"
+}
+
+# name, then the environment that selects it. Soft float for MIPS because most MIPS
+# routers have no FPU and the kernel's FPU emulation is slow; GOARM=5 for old ARM SoCs.
+targets=(
+	"linux-mipsle GOARCH=mipsle GOMIPS=softfloat"
+	"linux-mips   GOARCH=mips GOMIPS=softfloat"
+	"linux-armv5  GOARCH=arm GOARM=5"
+	"linux-armv7  GOARCH=arm GOARM=7"
+	"linux-arm64  GOARCH=arm64"
+	"linux-amd64  GOARCH=amd64"
+)
+
+build() {
+	need xz xz-utils
+	local version
+	version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+	mkdir -p dist
+
+	local rows=() entry name env out raw packed
+	for entry in "${targets[@]}"; do
+		read -r name env <<<"$entry"
+		out=dist/xmppd-$name
+		echo "building $out ($env)" >&2
+		# shellcheck disable=SC2086 # $env is a list of VAR=value words
+		env CGO_ENABLED=0 GOOS=linux $env \
+			go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$version" \
+			-o "$out" ./cmd/xmppd
+		raw=$(wc -c <"$out")
+		packed=$(xz -9 -k -c "$out" | wc -c)
+		rows+=("$(printf '%-14s %10d %10d' "$name" "$raw" "$packed")")
+	done
+
+	printf '\nxmppd %s\n%-14s %10s %10s\n' "$version" target bytes xz-9
+	printf '%s\n' "${rows[@]}"
+}
+
+test_one() {
+	local label=$1
+	shift
+	echo "==> go test as $label" >&2
+	# shellcheck disable=SC2086 # package and flag lists are split on purpose
+	env CGO_ENABLED=0 GOOS=linux "$@" ${flags[@]+"${flags[@]}"} $pkgs
+}
+
+# runs_386_natively reports whether this machine executes 32-bit x86 binaries itself.
+# The 386 run is there to catch 32-bit bugs (int size, 64-bit atomics alignment) at
+# full speed, which needs an x86 host whose kernel still runs 32-bit programs.
+runs_386_natively() {
+	case "$(go env GOHOSTARCH)" in
+	amd64 | 386) ;;
+	*) return 1 ;;
+	esac
+	local dir ok=1
+	dir=$(mktemp -d)
+	printf 'package main\n\nfunc main() {}\n' >"$dir/main.go"
+	# GOFLAGS is cleared because the probe is not part of the module and flags such
+	# as -mod=vendor would not apply to it.
+	if (cd "$dir" && GOFLAGS='' CGO_ENABLED=0 GOOS=linux GOARCH=386 go build -o probe main.go) &&
+		"$dir/probe" 2>/dev/null; then
+		ok=0
+	fi
+	rm -rf "$dir"
+	return "$ok"
+}
+
+cross_test() {
+	need qemu-mipsel-static qemu-user-static
+	need qemu-arm-static qemu-user-static
+
+	pkgs=${CROSS_TEST_PKGS:-./internal/...}
+	# Unset means -short (slow tests check testing.Short(), and qemu is slow); an empty
+	# value means the full suite.
+	read -r -a flags <<<"${CROSS_TEST_FLAGS--short}"
+
+	# qemu-i386 is no substitute here: Go's 386 runtime crashes under it as soon as it
+	# starts a second thread, so a host without 32-bit x86 support skips this run.
+	if runs_386_natively; then
+		test_one 386 GOARCH=386 go test
+	else
+		echo "==> WARNING: skipping GOARCH=386: this host cannot execute 32-bit x86 binaries" >&2
+	fi
+	test_one mipsle GOARCH=mipsle GOMIPS=softfloat go test -exec qemu-mipsel-static
+	test_one armv7 GOARCH=arm GOARM=7 go test -exec qemu-arm-static
+}
+
+case "${1:-}" in
+build) build ;;
+test) cross_test ;;
+*)
+	echo "usage: $0 build|test" >&2
+	exit 2
+	;;
+esac
