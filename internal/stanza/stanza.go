@@ -146,27 +146,36 @@ func (s *Stanza) Clone() *Stanza {
 // value leaves that attribute as it is. This is how a stanza is forwarded
 // without building a tree (RFC 6120 §8.1.2.1: the server stamps 'from').
 func (s *Stanza) AppendWithAddrs(dst, from, to []byte) []byte {
+	return appendWithAddrs(s, dst, from, to, from != nil, to != nil)
+}
+
+// AppendStamped is AppendWithAddrs with only 'from' set, given as a string
+// so that a session's JID needs no conversion.
+func (s *Stanza) AppendStamped(dst []byte, from string) []byte {
+	return appendWithAddrs(s, dst, from, "", true, false)
+}
+
+func appendWithAddrs[S ~string | ~[]byte](s *Stanza, dst []byte, from, to S, setFrom, setTo bool) []byte {
 	type edit struct {
 		at, del int
 		name    string
-		val     []byte
+		val     S
 	}
 	var edits [2]edit
 	n := 0
-	for _, a := range [2]struct {
-		ref  attrRef
-		name string
-		val  []byte
-	}{{s.from, "from", from}, {s.to, "to", to}} {
-		if a.val == nil {
-			continue
-		}
-		if a.ref.ok() {
-			edits[n] = edit{at: int(a.ref.off), del: int(a.ref.n), val: a.val}
+	add := func(ref attrRef, name string, val S) {
+		if ref.ok() {
+			edits[n] = edit{at: int(ref.off), del: int(ref.n), val: val}
 		} else {
-			edits[n] = edit{at: int(s.nameEnd), name: a.name, val: a.val}
+			edits[n] = edit{at: int(s.nameEnd), name: name, val: val}
 		}
 		n++
+	}
+	if setFrom {
+		add(s.from, "from", from)
+	}
+	if setTo {
+		add(s.to, "to", to)
 	}
 	if n == 2 && edits[1].at < edits[0].at {
 		edits[0], edits[1] = edits[1], edits[0]

@@ -380,3 +380,14 @@ func BenchmarkBuilder(b *testing.B) {
 		dst = bl.Reset(dst).Start("iq").Attr("type", "result").AttrBytes("id", id).Attr("to", "juliet@example.org/balcony").Bytes()
 	}
 }
+
+func TestAppendStamped(t *testing.T) {
+	s := one(t, `<message to='a@b'><body>x</body></message>`)
+	dst := make([]byte, 0, 128)
+	if got := string(s.AppendStamped(dst, "c@d/e")); got != `<message from='c@d/e' to='a@b'><body>x</body></message>` {
+		t.Fatal(got)
+	}
+	if a := testing.AllocsPerRun(100, func() { dst = s.AppendStamped(dst[:0], "c@d/e") }); a != 0 {
+		t.Fatalf("%v allocs", a)
+	}
+}
