@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"xmppd/internal/config"
 	"xmppd/internal/version"
 )
 
@@ -39,80 +38,33 @@ func TestVersion(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-	}{
-		{"no command", nil},
-		{"unknown command", []string{"frobnicate"}},
-		{"unknown flag", []string{"serve", "-x"}},
-		{"extra argument", []string{"version", "now"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			status, out, errOut := runArgs(t, tc.args...)
-			if status != 2 {
-				t.Errorf("status %d, want 2", status)
-			}
-			if out != "" {
-				t.Errorf("stdout %q, want empty: usage errors go to stderr", out)
-			}
-			if !strings.Contains(errOut, "usage") && !strings.Contains(errOut, "Usage") {
-				t.Errorf("stderr %q does not show usage", errOut)
-			}
-		})
+	for _, args := range [][]string{nil, {"frobnicate"}, {"serve", "-x"}, {"version", "now"}, {"user"}, {"user", "frob"}, {"user", "add"}, {"user", "del", "a@b", "c@d"}} {
+		status, out, errOut := runArgs(t, args...)
+		if status != 2 || out != "" || !strings.Contains(strings.ToLower(errOut), "usage") {
+			t.Errorf("%q: status %d, stdout %q, stderr %q", args, status, out, errOut)
+		}
 	}
 }
 
 func TestHelp(t *testing.T) {
 	status, out, _ := runArgs(t, "help")
-	if status != 0 || !strings.Contains(out, "serve") {
+	if status != 0 || !strings.Contains(out, "serve") || !strings.Contains(out, "user add") {
 		t.Fatalf("help: status %d, stdout %q", status, out)
 	}
 }
 
-func TestServeDefault(t *testing.T) {
+func TestCheck(t *testing.T) {
 	noSystemConfig(t)
-	status, out, errOut := runArgs(t, "serve")
-	if status != 2 {
-		t.Errorf("status %d, want 2 while the server is not built in", status)
+	if status, out, errOut := runArgs(t, "check"); status != 0 || !strings.Contains(out, "built-in default: ok") {
+		t.Fatalf("default: %d %q %q", status, out, errOut)
 	}
-	if !strings.HasPrefix(out, version.String()+"\n") {
-		t.Errorf("stdout does not start with the version line:\n%s", out)
+	bad := filepath.Join(t.TempDir(), "xmppd")
+	os.WriteFile(bad, []byte("config xmppd 'main'\n\toption stanza_size_limit 'lots'\nconfig host 'h'\n\toption domain 'example.org'\n\toption bogus '1'\n"), 0o644)
+	status, _, errOut := runArgs(t, "check", "-c", bad)
+	if status != 1 || !strings.Contains(errOut, bad+":2:") || !strings.Contains(errOut, bad+":5:") {
+		t.Fatalf("bad config: status %d, stderr %q", status, errOut)
 	}
-	if !strings.Contains(out, "built-in default") {
-		t.Errorf("stdout does not say the built-in default is used:\n%s", out)
-	}
-	if !strings.Contains(out, string(config.Default())) {
-		t.Errorf("stdout does not contain the embedded configuration:\n%s", out)
-	}
-	if !strings.Contains(errOut, "not part of this build yet") {
-		t.Errorf("stderr %q does not explain that the server is missing", errOut)
-	}
-}
-
-func TestServeConfigFile(t *testing.T) {
-	noSystemConfig(t)
-	file := filepath.Join(t.TempDir(), "xmppd")
-	const text = "config host 'example'\n\toption domain 'example.org'\n"
-	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	status, out, _ := runArgs(t, "serve", "-c", file)
-	if status != 2 {
-		t.Errorf("status %d, want 2", status)
-	}
-	if !strings.Contains(out, "configuration: "+file) || !strings.Contains(out, text) {
-		t.Errorf("stdout does not name and show %s:\n%s", file, out)
-	}
-}
-
-func TestServeMissingFile(t *testing.T) {
-	status, out, errOut := runArgs(t, "serve", "-c", filepath.Join(t.TempDir(), "nope"))
-	if status != 1 {
-		t.Errorf("status %d, want 1", status)
-	}
-	if out != "" || !strings.Contains(errOut, "cannot read configuration") {
-		t.Errorf("stdout %q, stderr %q; want only an error on stderr", out, errOut)
+	if status, _, errOut := runArgs(t, "check", "-c", filepath.Join(t.TempDir(), "missing")); status != 1 || !strings.Contains(errOut, "cannot read") {
+		t.Fatalf("missing file: %d %q", status, errOut)
 	}
 }

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as the xmppd command, so tests can run
+// the daemon as a real process (and kill it) without building it first.
+func TestMain(m *testing.M) {
+	if os.Getenv("XMPPD_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func writeConfig(t *testing.T) (file, dir string) {
+	dir = t.TempDir()
+	file = filepath.Join(dir, "xmppd.uci")
+	cfg := fmt.Sprintf(`config xmppd 'main'
+	option data_dir '%s/var'
+config host 'localhost'
+	option domain 'localhost'
+config listener 'c2s'
+	option address '127.0.0.1'
+	option port '%d'
+	option tls 'starttls'
+`, dir, freePort(t))
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, dir
+}
+
+// xmppd runs the command as a child process.
+func xmppd(ctx context.Context, stdin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "XMPPD_RUN_MAIN=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
+}
+
+func startDaemon(t *testing.T, file string) *exec.Cmd {
+	t.Helper()
+	d := xmppd(context.Background(), "", "serve", "-c", file)
+	var log bytes.Buffer
+	d.Stderr = &log
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(log.String(), "msg=ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon not ready:\n%s", log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return d
+}
+
+// TestUserAddSurvivesKill: once `xmppd user add` has answered, the account
+// is on disk, even if the daemon dies by SIGKILL right after.
+func TestUserAddSurvivesKill(t *testing.T) {
+	file, _ := writeConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := startDaemon(t, file)
+	if out, err := xmppd(ctx, "s3cret\n", "user", "add", "juliet@localhost", "--password-stdin", "-c", file).CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	d.Process.Signal(syscall.SIGKILL)
+	d.Wait()
+
+	// With no daemon, the command opens the store itself.
+	out, err := xmppd(ctx, "", "user", "list", "-c", file).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "juliet@localhost" {
+		t.Fatalf("after kill: %v %q", err, out)
+	}
+	// And a restarted daemon serves it through the admin socket.
+	startDaemon(t, file)
+	out, err = xmppd(ctx, "", "user", "list", "localhost", "-c", file).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "juliet@localhost" {
+		t.Fatalf("after restart: %v %q", err, out)
+	}
+	out, err = xmppd(ctx, "", "status", "-c", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "sessions:   0") {
+		t.Fatalf("status: %v %s", err, out)
+	}
+	if out, err := xmppd(ctx, "x\n", "user", "add", "juliet@localhost", "--password-stdin", "-c", file).CombinedOutput(); err == nil || !strings.Contains(string(out), "already exists") {
+		t.Fatalf("duplicate add: %v %s", err, out)
+	}
+	if out, err := xmppd(ctx, "", "user", "del", "juliet@localhost", "-c", file).CombinedOutput(); err != nil {
+		t.Fatalf("del: %v %s", err, out)
+	}
+	if out, _ := xmppd(ctx, "", "user", "list", "-c", file).CombinedOutput(); strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("after del: %q", out)
+	}
+}
+
+// TestSigterm: SIGTERM stops the daemon cleanly, with status 0.
+func TestSigterm(t *testing.T) {
+	file, _ := writeConfig(t)
+	d := startDaemon(t, file)
+	d.Process.Signal(syscall.SIGTERM)
+	if err := d.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+}
+
+func TestUserWithoutTerminal(t *testing.T) {
+	file, _ := writeConfig(t)
+	out, err := xmppd(context.Background(), "", "user", "add", "a@localhost", "-c", file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--password-stdin") {
+		t.Fatalf("%v %s", err, out)
+	}
+}

@@ -1,0 +1,195 @@
+package core
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"xmppd/internal/jid"
+)
+
+// Resource conflict policies (RFC 6120 §7.7.2.2), chosen by c2s_resource_conflict.
+const (
+	ConflictKickOld = "kick_old"
+	ConflictRefuse  = "refuse"
+	ConflictRandom  = "random"
+)
+
+// ErrConflict is returned by Bind when the resource is taken and the policy refuses.
+var ErrConflict = errors.New("core: resource in use")
+
+// Identity is a disco#info identity (XEP-0030 §3.1).
+type Identity struct{ Category, Type, Name string }
+
+// Host is a virtual host: a domain with its own events, sessions and modules.
+type Host struct {
+	Name   string
+	Server *Server
+	Events *Events
+	Log    *slog.Logger
+
+	mu    sync.RWMutex
+	users map[string][]*Session // localpart → bound sessions
+
+	discoMu    sync.Mutex
+	features   []string
+	identities []Identity
+
+	modules []*API
+}
+
+func newHost(srv *Server, name string) *Host {
+	return &Host{Name: name, Server: srv, Events: NewEvents(), Log: srv.Log.With("host", name), users: map[string][]*Session{}}
+}
+
+// Bind binds resource (empty: the server picks one) to s, applying the
+// conflict policy, and fires "resource-bind".
+func (h *Host) Bind(s *Session, resource, policy string) (jid.JID, error) {
+	if resource == "" {
+		resource = randomResource()
+	}
+	full, err := s.JID.Bare().WithResource(resource)
+	if err != nil {
+		return jid.JID{}, err
+	}
+	local := full.Local()
+	var kicked *Session
+	h.mu.Lock()
+	for _, o := range h.users[local] {
+		if o.JID.Equal(full) {
+			switch policy {
+			case ConflictRefuse:
+				h.mu.Unlock()
+				return jid.JID{}, ErrConflict
+			case ConflictRandom:
+				full, _ = full.Bare().WithResource(resource + "." + randomResource()[:8])
+			default:
+				kicked = o
+			}
+		}
+	}
+	if kicked != nil {
+		h.users[local] = slices.DeleteFunc(h.users[local], func(x *Session) bool { return x == kicked })
+	}
+	s.JID = full
+	s.bound.Store(true)
+	h.users[local] = append(h.users[local], s)
+	h.mu.Unlock()
+	if kicked != nil {
+		kicked.bound.Store(false)
+		h.Events.Fire("resource-unbind", &Event{Host: h, Origin: kicked})
+		kicked.Out.Close("conflict", "replaced by a new session with the same resource")
+	}
+	h.Events.Fire("resource-bind", &Event{Host: h, Origin: s})
+	return full, nil
+}
+
+// Unbind removes s (gone or closing) and fires "resource-unbind" once.
+func (h *Host) Unbind(s *Session) {
+	if !s.bound.CompareAndSwap(true, false) {
+		return
+	}
+	local := s.JID.Local()
+	h.mu.Lock()
+	list := slices.DeleteFunc(h.users[local], func(x *Session) bool { return x == s })
+	if len(list) == 0 {
+		delete(h.users, local)
+	} else {
+		h.users[local] = list
+	}
+	h.mu.Unlock()
+	h.Events.Fire("resource-unbind", &Event{Host: h, Origin: s})
+}
+
+// Session returns the session bound to a full JID of this host, or nil.
+func (h *Host) Session(full jid.JID) *Session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.users[full.Local()] {
+		if s.JID.Resource() == full.Resource() {
+			return s
+		}
+	}
+	return nil
+}
+
+// Sessions calls fn for every bound session of a local user, under the
+// host's read lock: fn must not bind or unbind.
+func (h *Host) Sessions(local string, fn func(*Session)) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.users[local] {
+		fn(s)
+	}
+}
+
+// Count returns the number of bound sessions and of users with one.
+func (h *Host) Count() (sessions, users int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, l := range h.users {
+		sessions += len(l)
+	}
+	return sessions, len(h.users)
+}
+
+// AllSessions returns a snapshot of every bound session.
+func (h *Host) AllSessions() []*Session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*Session
+	for _, l := range h.users {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// Features returns the disco#info features of the host, sorted.
+func (h *Host) Features() []string {
+	h.discoMu.Lock()
+	defer h.discoMu.Unlock()
+	return slices.Clone(h.features)
+}
+
+// Identities returns the disco#info identities of the host.
+func (h *Host) Identities() []Identity {
+	h.discoMu.Lock()
+	defer h.discoMu.Unlock()
+	return slices.Clone(h.identities)
+}
+
+func (h *Host) addFeature(ns string) func() {
+	h.discoMu.Lock()
+	defer h.discoMu.Unlock()
+	h.features = append(h.features, ns)
+	slices.Sort(h.features)
+	return func() {
+		h.discoMu.Lock()
+		defer h.discoMu.Unlock()
+		if i := slices.Index(h.features, ns); i >= 0 {
+			h.features = slices.Delete(h.features, i, i+1)
+		}
+	}
+}
+
+func (h *Host) addIdentity(id Identity) func() {
+	h.discoMu.Lock()
+	defer h.discoMu.Unlock()
+	h.identities = append(h.identities, id)
+	return func() {
+		h.discoMu.Lock()
+		defer h.discoMu.Unlock()
+		if i := slices.Index(h.identities, id); i >= 0 {
+			h.identities = slices.Delete(h.identities, i, i+1)
+		}
+	}
+}
+
+func randomResource() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "xmppd-" + hex.EncodeToString(b[:])
+}

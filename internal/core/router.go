@@ -1,0 +1,134 @@
+package core
+
+import (
+	"xmppd/internal/jid"
+	"xmppd/internal/stanza"
+)
+
+// Targets of a stanza, as they appear in event names: "<kind>/<target>",
+// and for iq get and set first "<kind>/<target>/<namespace>:<name>" of the
+// payload (Prosody's naming, so its module docs read across).
+const (
+	TargetSelf = "self" // no 'to', or the sender's own bare JID
+	TargetBare = "bare" // a local account's bare JID
+	TargetFull = "full" // a local full JID
+	TargetHost = "host" // the server itself
+)
+
+// Route takes a stanza from a bound local session and hands it to the
+// destination host's handlers; what none of them takes gets the RFC 6120
+// §10 / RFC 6121 §8 default. The sender's full JID is the 'from', whatever
+// the client wrote (RFC 6120 §8.1.2.1).
+func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
+	ev := &origin.ev
+	*ev = Event{Origin: origin, Stanza: st, From: origin.JID}
+	if st.Kind == stanza.Other {
+		return
+	}
+	h := origin.Host
+	target := TargetSelf
+	if raw := st.To(); raw != nil {
+		to, err := jid.View(raw)
+		if err != nil {
+			srv.Bounce(origin, st, origin.JID, jid.JID{}, ErrModify, "jid-malformed", "")
+			return
+		}
+		ev.To = to
+		if to.Domain() != h.Name {
+			if h = srv.hosts[to.Domain()]; h == nil {
+				// No federation yet: RFC 6120 §10.4.3.
+				srv.Bounce(origin, st, to, origin.JID, ErrCancel, "remote-server-not-found", "")
+				return
+			}
+		}
+		switch {
+		case to.Local() == "":
+			target = TargetHost
+		case to.Resource() != "":
+			target = TargetFull
+		case to.Local() != origin.JID.Local() || h != origin.Host:
+			target = TargetBare
+		}
+	}
+	if target == TargetSelf {
+		ev.To = origin.JID.Bare()
+	}
+	ev.Host = h
+	srv.dispatch(ev, target)
+}
+
+// dispatch fires the events for ev's stanza on ev.Host and applies the
+// default when nobody takes it.
+func (srv *Server) dispatch(ev *Event, target string) {
+	st := ev.Stanza
+	h := ev.Host
+	key := ev.Origin.key[:0]
+	if ev.Origin == nil {
+		key = make([]byte, 0, 96)
+	}
+	key = append(key, st.Kind.String()...)
+	key = append(key, '/')
+	key = append(key, target...)
+	typ := st.Type()
+	if st.Kind == stanza.IQ && (string(typ) == "get" || string(typ) == "set") && st.HasChild() {
+		n := len(key)
+		key = append(key, '/')
+		key = append(key, st.ChildSpace()...)
+		key = append(key, ':')
+		key = append(key, st.ChildName()...)
+		if _, handled := h.Events.fireKey(key, ev); handled {
+			srv.saveKey(ev, key)
+			return
+		}
+		key = key[:n]
+	}
+	_, handled := h.Events.fireKey(key, ev)
+	if !handled && target == TargetSelf {
+		key = append(key[:len(key)-len(target)], TargetBare...)
+		_, handled = h.Events.fireKey(key, ev)
+	}
+	srv.saveKey(ev, key)
+	if !handled {
+		srv.fallback(ev, target)
+	}
+}
+
+func (srv *Server) saveKey(ev *Event, key []byte) {
+	if ev.Origin != nil {
+		ev.Origin.key = key[:0]
+	}
+}
+
+// fallback is what happens to a stanza no handler took.
+func (srv *Server) fallback(ev *Event, target string) {
+	st := ev.Stanza
+	typ := string(st.Type())
+	switch st.Kind {
+	case stanza.IQ:
+		// RFC 6120 §8.2.3: get and set must be answered; results and errors never.
+		if typ == "get" || typ == "set" {
+			srv.Bounce(ev.Origin, st, ev.To, ev.From, ErrCancel, "service-unavailable", "")
+		}
+	case stanza.Message:
+		// RFC 6121 §8.5.2.2.1 / §8.5.3.2.1: no resource to take it.
+		if typ != "error" && typ != "groupchat" && typ != "headline" && target != TargetHost {
+			srv.Bounce(ev.Origin, st, ev.To, ev.From, ErrCancel, "service-unavailable", "")
+		}
+	}
+	// Presence nobody wanted is dropped silently (RFC 6121 §8.5.2.2.2).
+}
+
+// Deliver sends st to session t with 'from' stamped, and 'to' left as the
+// sender wrote it. origin is the session whose input is being processed, or
+// nil; its scratch buffer and batch are used.
+func (srv *Server) Deliver(origin *Session, t *Session, st *stanza.Stanza, from jid.JID) {
+	var buf []byte
+	if origin != nil {
+		buf = origin.scratch[:0]
+	}
+	buf = st.AppendStamped(buf, from.String())
+	t.send(origin, buf)
+	if origin != nil {
+		origin.scratch = buf[:0]
+	}
+}

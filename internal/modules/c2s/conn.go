@@ -1,0 +1,537 @@
+package c2s
+
+import (
+	"encoding/base64"
+	"errors"
+	"net"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"xmppd/internal/core"
+	"xmppd/internal/jid"
+	"xmppd/internal/netio"
+	"xmppd/internal/sasl"
+	"xmppd/internal/stanza"
+	"xmppd/internal/stream"
+	"xmppd/internal/xml"
+)
+
+// Negotiation states of a client stream (RFC 6120 §4–§7).
+const (
+	stateHeader = iota // waiting for a stream header
+	stateAuth          // features sent: STARTTLS and SASL
+	stateBind          // authenticated: waiting for resource binding
+	stateOpen          // bound: stanzas are routed
+)
+
+// conn is one client stream. Data runs on one goroutine at a time; Close and
+// the Sender methods may be called from any.
+type conn struct {
+	m      *Module
+	ncp    atomic.Pointer[netio.Conn]
+	ip     string
+	reader *stanza.Reader
+	state  int
+	authed bool // SASL succeeded: after the restart, bind comes next
+	secure bool
+	host   *core.Host
+	id     string
+	mechs  []string
+	cb     sasl.ChannelBinding
+	auth   *sasl.Server
+	sess   *core.Session
+	rate   *stream.RateLimiter
+
+	pending int // bytes of the window left over from the last Data call
+	buf     []byte
+	timer   *time.Timer
+	closing atomic.Bool
+	opened  atomic.Bool // our stream header went out
+}
+
+func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
+	c := &conn{m: m, ip: ip, secure: direct,
+		reader: stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}),
+		rate:   stream.NewRateLimiter(m.cfg.RateBytes, m.cfg.RateBurst)}
+	m.mu.Lock()
+	m.conns[c] = struct{}{}
+	m.mu.Unlock()
+	var tlsCfg = m.tls
+	if !direct {
+		tlsCfg = nil
+	}
+	c.timer = time.AfterFunc(m.cfg.OpenTimeout, func() {
+		c.Close(stream.ConnectionTimeout, "no stream header in time")
+	})
+	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.cfg.QueueBytes)}
+	// Attach serves the connection from now on; on failure (a TLS handshake
+	// that did not complete) nothing else holds it.
+	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
+	if err != nil {
+		c.timer.Stop()
+		m.release(c)
+		m.api.Log().Debug("connection failed", "ip", ip, "err", err)
+		return
+	}
+	c.setConn(x)
+}
+
+// setConn publishes the netio connection: Data may run before Attach
+// returns, so both call it.
+func (c *conn) setConn(x *netio.Conn) {
+	if c.ncp.CompareAndSwap(nil, x) {
+		if c.secure {
+			c.bindTLS()
+		}
+		if c.closing.Load() {
+			x.Close() // timed out before the connection was attached
+		}
+	}
+}
+
+func (c *conn) nc() *netio.Conn { return c.ncp.Load() }
+
+// Data is netio's callback with the unconsumed input.
+func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
+	c.setConn(nc)
+	if d := c.rate.Take(len(window)-c.pending, time.Now()); d > 0 {
+		nc.Pause(d)
+	}
+	consumed := 0
+	for !c.closing.Load() {
+		w := window[consumed:]
+		ev, err := c.reader.Next(w)
+		if errors.Is(err, xml.ErrNeedMore) {
+			break
+		}
+		if err != nil {
+			c.fail(stream.FromSyntax(err))
+			break
+		}
+		next := actNone
+		switch ev {
+		case stanza.EventHeader:
+			c.onHeader(c.reader.Header())
+		case stanza.EventStanza:
+			next = c.onStanza(c.reader.Stanza())
+		case stanza.EventEnd:
+			c.write(stream.AppendClose(c.buf[:0]))
+			c.closing.Store(true)
+			c.nc().CloseAfterFlush()
+		}
+		if next == actRestart {
+			// RFC 6120 §6.4.6: after SASL success a new stream starts right
+			// after the element that ended the old one.
+			consumed += c.reader.Retain()
+			c.reader.Reset()
+		}
+		if next == actTLS {
+			// Nothing may follow <starttls/> in the clear (RFC 6120
+			// §5.4.3.3); netio drops the window and runs the handshake.
+			c.reader.Reset()
+			c.state = stateHeader
+			return len(window), nil
+		}
+	}
+	if c.sess != nil {
+		c.sess.FlushTouched()
+	}
+	if c.closing.Load() {
+		return len(window), nil
+	}
+	consumed += c.reader.Retain()
+	n := c.reader.Retain()
+	c.reader.Shift(n)
+	c.pending = len(window) - consumed
+	return consumed, nil
+}
+
+// Closed is netio's callback when the connection is gone.
+func (c *conn) Closed(_ *netio.Conn, err error) {
+	c.closing.Store(true)
+	c.timer.Stop()
+	if c.sess != nil && c.sess.Bound() {
+		c.sess.Host.Unbind(c.sess)
+	}
+	c.m.release(c)
+	if err != nil && !errors.Is(err, netio.ErrClosed) {
+		c.m.api.Log().Debug("connection closed", "ip", c.ip, "err", err)
+	}
+}
+
+// Queue implements core.Sender.
+func (c *conn) Queue(p []byte) error {
+	if c.closing.Load() || c.nc() == nil {
+		return netio.ErrClosed
+	}
+	return c.nc().Queue(p)
+}
+
+// Flush implements core.Sender.
+func (c *conn) Flush() {
+	if c.nc() != nil {
+		c.nc().Flush()
+	}
+}
+
+// Close implements core.Sender: it ends the stream with a stream error, or
+// cleanly when condition is "".
+func (c *conn) Close(condition, text string) {
+	if condition == "" {
+		if c.closing.CompareAndSwap(false, true) && c.nc() != nil {
+			c.nc().Write(stream.AppendClose(nil))
+			c.nc().CloseAfterFlush()
+		}
+		return
+	}
+	c.fail(&stream.Error{Condition: condition, Text: text})
+}
+
+// fail sends a stream error and closes (RFC 6120 §4.9.1.1: a header first
+// when none was sent yet).
+func (c *conn) fail(e *stream.Error) {
+	if !c.closing.CompareAndSwap(false, true) || c.nc() == nil {
+		return
+	}
+	var out []byte
+	if c.opened.CompareAndSwap(false, true) {
+		out = stream.AppendOpen(out, stream.Header{Space: stanza.NSClient, ID: stream.NewID()})
+	}
+	out = stream.AppendError(out, e)
+	c.nc().Write(out)
+	c.nc().CloseAfterFlush()
+	c.m.api.Log().Debug("stream error", "ip", c.ip, "condition", e.Condition, "text", e.Text)
+}
+
+func (c *conn) write(p []byte) {
+	c.buf = p[:0]
+	c.nc().Queue(p)
+}
+
+func (c *conn) onHeader(tok *xml.Token) {
+	h, serr := stream.ParseHeader(tok, stanza.NSClient)
+	to, _ := jid.New("", h.To, "")
+	host := c.m.srv.Host(to.Domain())
+	if h.To == "" && serr == nil {
+		host = c.m.srv.Hosts()[0]
+	}
+	if c.host != nil && host != c.host {
+		serr = &stream.Error{Condition: stream.HostUnknown, Text: "the host changed on a stream restart"}
+	}
+	if host == nil && serr == nil {
+		serr = &stream.Error{Condition: stream.HostUnknown, Text: "this server does not serve " + h.To}
+	}
+	resp := stream.Header{Space: stanza.NSClient, ID: stream.NewID(), Lang: "en"}
+	if host != nil {
+		resp.From = host.Name
+	}
+	c.opened.Store(true)
+	c.write(stream.AppendOpen(c.buf[:0], resp))
+	if serr != nil {
+		c.fail(serr)
+		return
+	}
+	c.host, c.id = host, resp.ID
+	c.timer.Reset(c.m.cfg.AuthTimeout)
+	c.write(c.features())
+	if c.authed {
+		c.state = stateBind
+	} else {
+		c.state = stateAuth
+	}
+}
+
+// plainAllowed reports whether SASL may run without TLS on this connection:
+// only on loopback, and only when configured (benchmarks, local daemons).
+func (c *conn) plainAllowed() bool {
+	if !c.m.cfg.PlainOnLoopback {
+		return false
+	}
+	ip := net.ParseIP(c.ip)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *conn) features() []byte {
+	var b stanza.Builder
+	b.Reset(c.buf[:0]).Start("stream:features")
+	if c.authed {
+		b.Start("bind").Attr("xmlns", stanza.NSBind).End()
+		b.Start("session").Attr("xmlns", stanza.NSSession).Start("optional").End().End()
+		return b.Bytes()
+	}
+	if !c.secure {
+		b.Start("starttls").Attr("xmlns", stanza.NSTLS)
+		if !c.plainAllowed() {
+			b.Start("required").End()
+		}
+		b.End()
+	}
+	if c.secure || c.plainAllowed() {
+		c.mechs = sasl.Mechanisms(c.secure, c.cb, c.plainAllowed())
+		b.Start("mechanisms").Attr("xmlns", stanza.NSSASL)
+		for _, m := range c.mechs {
+			b.Start("mechanism").Text(m).End()
+		}
+		b.End()
+	}
+	return b.Bytes()
+}
+
+// What Data does after an element.
+const (
+	actNone    = iota
+	actRestart // SASL succeeded: a new stream follows
+	actTLS     // STARTTLS: the handshake follows
+)
+
+// onStanza handles one top-level element and says what comes after it.
+func (c *conn) onStanza(st *stanza.Stanza) int {
+	switch c.state {
+	case stateOpen:
+		if st.Kind == stanza.Other {
+			c.fail(&stream.Error{Condition: stream.UnsupportedStanzaType, Text: "unknown element " + string(st.Name())})
+			return actNone
+		}
+		if st.Kind == stanza.IQ && string(st.ChildSpace()) == stanza.NSSession && string(st.Type()) == "set" {
+			c.resultIQ(st, nil) // RFC 3921 session: a no-op kept for old clients
+			return actNone
+		}
+		c.m.srv.Route(c.sess, st)
+	case stateAuth:
+		return c.negotiate(st)
+	case stateBind:
+		c.bind(st)
+	}
+	return actNone
+}
+
+func (c *conn) negotiate(st *stanza.Stanza) int {
+	ns := string(st.Space())
+	switch {
+	case ns == stanza.NSTLS && string(st.Name()) == "starttls":
+		if c.secure {
+			c.fail(&stream.Error{Condition: stream.PolicyViolation, Text: "TLS is already in use"})
+			return actNone
+		}
+		c.nc().Queue([]byte("<proceed xmlns='" + stanza.NSTLS + "'/>"))
+		c.nc().StartTLS(c.m.tls, func(err error) {
+			if err != nil {
+				c.m.api.Log().Debug("TLS handshake failed", "ip", c.ip, "err", err)
+				return
+			}
+			c.secure = true
+			c.bindTLS()
+		})
+		return actTLS
+	case ns == stanza.NSSASL:
+		if c.saslElement(st) {
+			return actRestart
+		}
+		return actNone
+	}
+	c.fail(&stream.Error{Condition: stream.NotAuthorized, Text: "authenticate first"})
+	return actNone
+}
+
+// bindTLS computes the channel bindings the SCRAM -PLUS mechanisms need.
+func (c *conn) bindTLS() {
+	cs := c.nc().TLS()
+	if cs == nil {
+		return
+	}
+	_, leaf := c.m.certs.Certificate(cs.ServerName)
+	c.cb = sasl.ServerBindingFromTLS(cs, leaf)
+}
+
+func (c *conn) saslElement(st *stanza.Stanza) (restart bool) {
+	tree, err := st.Tree()
+	if err != nil {
+		c.fail(&stream.Error{Condition: stream.BadFormat})
+		return false
+	}
+	var in []byte
+	switch tree.Local {
+	case "auth":
+		if !c.secure && !c.plainAllowed() {
+			c.saslFailure(sasl.EncryptionRequired, "")
+			return false
+		}
+		if ok, wait := c.m.ipThrottle.Allow(c.ip, time.Now()); !ok {
+			c.saslFailure(sasl.TemporaryAuthFailure, "too many failed attempts; retry in "+wait.Round(time.Second).String())
+			return false
+		}
+		mech := tree.Attr("mechanism")
+		if !slices.Contains(c.mechs, mech) {
+			c.saslFailure(sasl.InvalidMechanism, "")
+			return false
+		}
+		plus := slices.ContainsFunc(c.mechs, func(m string) bool { return len(m) > 5 && m[len(m)-5:] == "-PLUS" })
+		c.auth, err = sasl.NewServer(mech, c.m.srv.Accounts.Lookup(c.host.Name), c.cb, plus)
+		if err != nil {
+			c.saslError(err)
+			return false
+		}
+	case "response":
+		if c.auth == nil {
+			c.saslFailure(sasl.MalformedRequest, "no authentication in progress")
+			return false
+		}
+	case "abort":
+		c.auth = nil
+		c.saslFailure(sasl.Aborted, "")
+		return false
+	default:
+		c.fail(&stream.Error{Condition: stream.UnsupportedStanzaType})
+		return false
+	}
+	text := tree.Text()
+	if text != "=" && text != "" {
+		if in, err = base64.StdEncoding.DecodeString(text); err != nil {
+			c.auth = nil
+			c.saslFailure(sasl.IncorrectEncoding, "")
+			return false
+		}
+	}
+	out, done, err := c.auth.Step(in)
+	if err != nil {
+		c.saslError(err)
+		return false
+	}
+	if !done {
+		c.write(saslElement(c.buf[:0], "challenge", out))
+		return false
+	}
+	return c.authenticated(out)
+}
+
+func saslElement(dst []byte, name string, data []byte) []byte {
+	dst = append(dst, '<')
+	dst = append(dst, name...)
+	dst = append(dst, " xmlns='"+stanza.NSSASL+"'>"...)
+	if data != nil {
+		dst = base64.StdEncoding.AppendEncode(dst, data)
+	}
+	dst = append(dst, "</"...)
+	dst = append(dst, name...)
+	return append(dst, '>')
+}
+
+func (c *conn) authenticated(final []byte) bool {
+	user := c.auth.Username()
+	bare, err := jid.New(user, c.host.Name, "")
+	if err != nil || !c.m.srv.Accounts.Exists(c.host.Name, bare.Local()) {
+		c.saslFailure(sasl.NotAuthorized, "")
+		return false
+	}
+	if az := c.auth.Authzid(); az != "" && az != bare.String() {
+		c.saslFailure(sasl.InvalidAuthzid, "")
+		return false
+	}
+	c.m.ipThrottle.Success(c.ip)
+	c.m.userThrottle.Success(bare.String())
+	c.m.logins.Inc()
+	c.auth = nil
+	c.authed = true
+	c.sess = c.m.srv.NewSession(c.host, bare, c)
+	c.sess.Remote, c.sess.Secure = c.ip, c.secure
+	c.write(saslElement(c.buf[:0], "success", final))
+	c.state = stateHeader
+	return true
+}
+
+func (c *conn) saslError(err error) {
+	var f *sasl.Failure
+	if !errors.As(err, &f) {
+		f = &sasl.Failure{Condition: sasl.TemporaryAuthFailure}
+	}
+	if f.Condition == sasl.NotAuthorized {
+		// Say nothing beyond the condition: wrong password and unknown
+		// account must look the same.
+		f = &sasl.Failure{Condition: sasl.NotAuthorized}
+		c.m.failures.Inc()
+		c.m.ipThrottle.Failure(c.ip, time.Now())
+		if c.auth != nil && c.auth.Username() != "" {
+			c.m.userThrottle.Failure(c.auth.Username()+"@"+c.host.Name, time.Now())
+		}
+	}
+	c.auth = nil
+	c.saslFailure(f.Condition, f.Text)
+}
+
+func (c *conn) saslFailure(cond, text string) {
+	var b stanza.Builder
+	b.Reset(c.buf[:0]).Start("failure").Attr("xmlns", stanza.NSSASL).Start(cond).End()
+	if text != "" {
+		b.Start("text").Attr("xml:lang", "en").Text(text).End()
+	}
+	c.write(b.Bytes())
+}
+
+// bind handles resource binding (RFC 6120 §7).
+func (c *conn) bind(st *stanza.Stanza) {
+	if st.Kind != stanza.IQ || string(st.ChildSpace()) != stanza.NSBind || string(st.Type()) != "set" {
+		if st.Kind == stanza.IQ {
+			c.errorIQ(st, core.ErrAuth, "not-authorized", "bind a resource first")
+		}
+		return
+	}
+	tree, err := st.Tree()
+	if err != nil {
+		c.errorIQ(st, core.ErrModify, "bad-request", "")
+		return
+	}
+	var resource string
+	if r := tree.Child(stanza.NSBind, "bind").Child(stanza.NSBind, "resource"); r != nil {
+		resource = r.Text()
+	}
+	if ok, _ := c.m.userThrottle.Allow(c.sess.JID.String(), time.Now()); !ok {
+		// Reached only by an account under attack: it logs in, but slowly.
+		time.Sleep(100 * time.Millisecond)
+	}
+	full, err := c.sess.Host.Bind(c.sess, resource, c.m.cfg.ResourceConflict)
+	switch {
+	case errors.Is(err, core.ErrConflict):
+		c.errorIQ(st, core.ErrCancel, "conflict", "")
+		return
+	case err != nil:
+		c.errorIQ(st, core.ErrModify, "bad-request", "invalid resource")
+		return
+	}
+	c.timer.Stop()
+	c.state = stateOpen
+	var b stanza.Builder
+	b.Reset(nil).Start("bind").Attr("xmlns", stanza.NSBind).Start("jid").Text(full.String())
+	c.resultIQ(st, b.Bytes())
+	c.m.api.Log().Debug("session bound", "jid", full.String(), "ip", c.ip, "tls", c.secure)
+}
+
+func (c *conn) resultIQ(st *stanza.Stanza, payload []byte) {
+	var b stanza.Builder
+	b.Reset(c.buf[:0]).Start("iq").Attr("type", "result")
+	if id := st.ID(); id != nil {
+		b.AttrBytes("id", id)
+	}
+	if c.sess != nil && c.sess.Bound() {
+		b.Attr("to", c.sess.JID.String())
+	}
+	if payload != nil {
+		b.Raw(payload)
+	}
+	c.write(b.Bytes())
+}
+
+func (c *conn) errorIQ(st *stanza.Stanza, typ, cond, text string) {
+	var b stanza.Builder
+	b.Reset(c.buf[:0]).Start("iq").Attr("type", "error")
+	if id := st.ID(); id != nil {
+		b.AttrBytes("id", id)
+	}
+	core.AppendError(&b, typ, cond, text)
+	c.write(b.Bytes())
+}
+
+var (
+	_ netio.Handler = (*conn)(nil)
+	_ core.Sender   = (*conn)(nil)
+)

@@ -1,0 +1,91 @@
+// Package xmpptest starts a complete xmppd (every compiled-in module, a real
+// pebble store in a temporary directory, real listeners on 127.0.0.1) for
+// tests that talk to it over TCP as clients do.
+package xmpptest
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+
+	"xmppd/internal/config"
+	"xmppd/internal/core"
+
+	_ "xmppd/internal/modules/all" // the modules the binary has
+)
+
+// Server is a running test server.
+type Server struct {
+	*core.Server
+	Domain   string
+	StartTLS string // address of the STARTTLS listener
+	Direct   string // address of the direct TLS listener
+	Dir      string
+}
+
+// FreePort returns a port that was free a moment ago on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs a server for domain "localhost"; extra is UCI text appended to
+// the configuration's global section (options such as c2s_max_per_ip).
+func Start(t testing.TB, extra string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	p1, p2 := FreePort(t), FreePort(t)
+	uci := fmt.Sprintf(`config xmppd 'main'
+	option data_dir '%s'
+	option log_level 'debug'
+%s
+config host 'localhost'
+	option domain 'localhost'
+config listener 'c2s'
+	option address '127.0.0.1'
+	option port '%d'
+	option tls 'starttls'
+config listener 'c2s_direct_tls'
+	option address '127.0.0.1'
+	option port '%d'
+	option tls 'direct'
+`, dir, extra, p1, p2)
+	f, err := config.Parse("test.uci", []byte(uci))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out io.Writer = io.Discard
+	if os.Getenv("XMPPD_TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := core.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return &Server{Server: srv, Domain: "localhost", Dir: dir,
+		StartTLS: fmt.Sprintf("127.0.0.1:%d", p1), Direct: fmt.Sprintf("127.0.0.1:%d", p2)}
+}
+
+// AddUser creates an account or fails the test.
+func (s *Server) AddUser(t testing.TB, user, password string) {
+	t.Helper()
+	if err := s.Accounts.Create(s.Domain, user, password); err != nil {
+		t.Fatal(err)
+	}
+}
