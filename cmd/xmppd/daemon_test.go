@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,8 +62,8 @@ func xmppd(ctx context.Context, stdin string, args ...string) *exec.Cmd {
 func startDaemon(t *testing.T, file string) *exec.Cmd {
 	t.Helper()
 	d := xmppd(context.Background(), "", "serve", "-c", file)
-	var log bytes.Buffer
-	d.Stderr = &log
+	log := &syncBuffer{}
+	d.Stderr = log
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +76,24 @@ func startDaemon(t *testing.T, file string) *exec.Cmd {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return d
+}
+
+// syncBuffer is a buffer the child's output goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestUserAddSurvivesKill: once `xmppd user add` has answered, the account

@@ -60,7 +60,7 @@ type Conn struct {
 	cfg Config
 
 	win       []byte // nil while idle
-	tls       *tls.Conn
+	tlsp      atomic.Pointer[tls.Conn] // set once the handshake is done
 	transport transport
 	paused    bool // the handler asked for a pause; no re-arm until it ends
 	tlsNext   func() (*tls.Config, func(error))
@@ -117,7 +117,7 @@ func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.C
 		nc.Close()
 		return nil, err
 	}
-	if c.tls != nil {
+	if tlsConfig != nil {
 		go c.serve() // the handshake may have buffered application data
 	}
 	return c, nil
@@ -131,10 +131,11 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
 // TLS returns the connection state once TLS is up, else nil.
 func (c *Conn) TLS() *tls.ConnectionState {
-	if c.tls == nil {
+	tc := c.tlsp.Load()
+	if tc == nil {
 		return nil
 	}
-	cs := c.tls.ConnectionState()
+	cs := tc.ConnectionState()
 	return &cs
 }
 
@@ -227,8 +228,8 @@ func (c *Conn) Pause(d time.Duration) {
 }
 
 func (c *Conn) read(p []byte) (int, error) {
-	if c.tls != nil {
-		n, err := c.tls.Read(p)
+	if tc := c.tlsp.Load(); tc != nil {
+		n, err := tc.Read(p)
 		if errors.Is(err, errWouldBlock) && c.closed.Load() {
 			err = ErrClosed
 		}
@@ -303,7 +304,7 @@ func (c *Conn) handshake(cfg *tls.Config) error {
 	if err != nil {
 		return err
 	}
-	c.tls = tc
+	c.tlsp.Store(tc)
 	return nil
 }
 
@@ -341,8 +342,8 @@ func (t *transport) SetWriteDeadline(d time.Time) error { return t.c.nc.SetWrite
 // Queue adds p to the output without writing it yet; Flush writes. Queueing
 // many stanzas and flushing once makes one writev of them.
 func (c *Conn) Queue(p []byte) error {
-	if c.tls != nil {
-		_, err := c.tls.Write(p)
+	if tc := c.tlsp.Load(); tc != nil {
+		_, err := tc.Write(p)
 		return err
 	}
 	return c.enqueue(p)

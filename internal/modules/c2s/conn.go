@@ -81,9 +81,6 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 // returns, so both call it.
 func (c *conn) setConn(x *netio.Conn) {
 	if c.ncp.CompareAndSwap(nil, x) {
-		if c.secure {
-			c.bindTLS()
-		}
 		if c.closing.Load() {
 			x.Close() // timed out before the connection was attached
 		}
@@ -267,6 +264,9 @@ func (c *conn) features() []byte {
 		}
 		b.End()
 	}
+	if c.secure && c.cb.Exporter == nil && c.cb.EndPoint == nil {
+		c.bindTLS()
+	}
 	if c.secure || c.plainAllowed() {
 		c.mechs = sasl.Mechanisms(c.secure, c.cb, c.plainAllowed())
 		b.Start("mechanisms").Attr("xmlns", stanza.NSSASL)
@@ -321,7 +321,6 @@ func (c *conn) negotiate(st *stanza.Stanza) int {
 				return
 			}
 			c.secure = true
-			c.bindTLS()
 		})
 		return actTLS
 	case ns == stanza.NSSASL:
