@@ -29,6 +29,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
+	// Signals are caught from the start, so a stop that comes while the
+	// server is still starting is a clean stop, not a kill.
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	cfg, source, err := loadConfig(*file)
 	if err != nil {
 		fmt.Fprintln(stderr, "xmppd: serve:", err)
@@ -61,8 +66,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("ready", "hosts", hosts, "admin_socket", cfg.AdminSocket)
 
-	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for s := range sig {
 		if s != syscall.SIGHUP {
 			log.Info("stopping", "signal", s.String())
