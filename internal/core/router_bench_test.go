@@ -19,8 +19,8 @@ import (
 // sink is a Sender that counts what it would have written.
 type sink struct{ bytes, flushes atomic.Int64 }
 
-func (s *sink) Queue(p []byte) error  { s.bytes.Add(int64(len(p))); return nil }
-func (s *sink) Flush()                { s.flushes.Add(1) }
+func (s *sink) Queue(p []byte) error { s.bytes.Add(int64(len(p))); return nil }
+func (s *sink) Flush()               { s.flushes.Add(1) }
 func (s *sink) Close(string, string) {}
 
 func newServer(tb testing.TB) *core.Server {

@@ -155,8 +155,12 @@ func Open(o Options) (*DB, error) {
 	}
 	logger := o.Logger.With("component", "pebble")
 	po := &pebble.Options{
-		MemTableSize:       uint64(o.MemTableSize),
-		CacheSize:          o.CacheSize,
+		MemTableSize: uint64(o.MemTableSize),
+		// Pebble charges memtables to the block cache's budget, which with
+		// router-sized settings would leave the cache no room at all; add
+		// room for the two memtables that can exist at once, so the cache
+		// gets what was asked for and the total stays bounded.
+		CacheSize:          o.CacheSize + 2*o.MemTableSize,
 		MaxOpenFiles:       o.MaxOpenFiles,
 		Logger:             slogLogger{logger},
 		Lock:               lock,

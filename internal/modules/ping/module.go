@@ -54,7 +54,7 @@ func (m *Module) Load(api *core.API) error {
 	opts := api.Options()
 	m.interval = opts.Duration("keepalive", 0, 0, 24*time.Hour)
 	if m.interval > 0 && m.interval < MinKeepalive {
-		opts.Errorf("keepalive", "option keepalive: %s is too short: use 0 (off) or at least 1s", m.interval)
+		opts.Errorf("keepalive", "option keepalive: '%s' is too short: use 0 (off) or at least %s", m.interval, MinKeepalive)
 		m.interval = 0
 	}
 	opts.Unknown()

@@ -33,7 +33,7 @@ type Module struct {
 // Load builds the answer and hooks version queries to the server.
 func (m *Module) Load(api *core.API) error {
 	opts := api.Options()
-	// XEP-0092 §6: the operating system may help an attacker, so an
+	// XEP-0092 §5: the operating system may help an attacker, so an
 	// administrator must be able to withhold it; here it is withheld unless
 	// asked for.
 	showOS := opts.Bool("show_os", false)
