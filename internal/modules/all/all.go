@@ -9,4 +9,9 @@ import (
 	_ "xmppd/internal/modules/c2s"
 	// Delivery.
 	_ "xmppd/internal/modules/message"
+	// Discovery and small services (XEP-0030, XEP-0199, XEP-0092, XEP-0202).
+	_ "xmppd/internal/modules/disco"
+	_ "xmppd/internal/modules/ping"
+	_ "xmppd/internal/modules/time"
+	_ "xmppd/internal/modules/version"
 )

@@ -1,0 +1,88 @@
+package version_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/stanza"
+	"mellium.im/xmpp/version"
+
+	xversion "xmppd/internal/modules/version"
+	buildversion "xmppd/internal/version"
+	"xmppd/internal/xmpptest"
+)
+
+func login(t *testing.T, s *xmpptest.Server, user, pass string) *xmpp.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := tls.Dial("tcp", s.Direct, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := xmpp.NewClientSession(ctx, jid.MustParse(user+"@localhost"), conn,
+		xmpp.BindResource(), xmpp.SASL("", pass, sasl.ScramSha256))
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	go sess.Serve(nil)
+	t.Cleanup(func() { sess.Close(); conn.Close() })
+	return sess
+}
+
+func query(t *testing.T, extra string) version.Query {
+	t.Helper()
+	s := xmpptest.Start(t, extra)
+	s.AddUser(t, "juliet", "balcony")
+	sess := login(t, s, "juliet", "balcony")
+	if !slices.Contains(s.Host("localhost").Features(), xversion.NS) {
+		t.Errorf("features %q lack %s", s.Host("localhost").Features(), xversion.NS)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q, err := version.Get(ctx, sess, jid.MustParse("localhost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// XEP-0092 §2, and §5: no operating system unless configured.
+func TestVersion(t *testing.T) {
+	q := query(t, "")
+	if q.Name != "xmppd" || q.Version != buildversion.Version || q.OS != "" {
+		t.Fatalf("got %+v, want xmppd %s and no os", q, buildversion.Version)
+	}
+}
+
+func TestShowOS(t *testing.T) {
+	q := query(t, "\nconfig module 'version'\n\toption show_os '1'\n")
+	if q.Name != "xmppd" || q.Version != buildversion.Version || !strings.HasSuffix(q.OS, " "+runtime.GOARCH) {
+		t.Fatalf("got %+v, want xmppd %s on .../%s", q, buildversion.Version, runtime.GOARCH)
+	}
+}
+
+// A set is not part of XEP-0092: the fallback refuses it.
+func TestSet(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	s.AddUser(t, "juliet", "balcony")
+	sess := login(t, s, "juliet", "balcony")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	iq := stanza.IQ{Type: stanza.SetIQ, To: jid.MustParse("localhost")}
+	err := sess.UnmarshalIQ(ctx, iq.Wrap(version.Query{}.TokenReader()), nil)
+	var se stanza.Error
+	if !errors.As(err, &se) || se.Condition != stanza.ServiceUnavailable {
+		t.Fatalf("got %v, want service-unavailable", err)
+	}
+}
