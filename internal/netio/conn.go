@@ -59,7 +59,7 @@ type Conn struct {
 	h   Handler
 	cfg Config
 
-	win       []byte // nil while idle
+	win       []byte                   // nil while idle
 	tlsp      atomic.Pointer[tls.Conn] // set once the handshake is done
 	transport transport
 	paused    bool // the handler asked for a pause; no re-arm until it ends

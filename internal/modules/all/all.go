@@ -7,8 +7,10 @@ import (
 	_ "xmppd/internal/modules/admin"
 	// Listeners.
 	_ "xmppd/internal/modules/c2s"
-	// Delivery.
+	// Delivery, rosters and presence (RFC 6121).
 	_ "xmppd/internal/modules/message"
+	_ "xmppd/internal/modules/presence"
+	_ "xmppd/internal/modules/roster"
 	// Discovery and small services (XEP-0030, XEP-0199, XEP-0092, XEP-0202).
 	_ "xmppd/internal/modules/disco"
 	_ "xmppd/internal/modules/ping"

@@ -1,0 +1,48 @@
+// Package presence implements presence (RFC 6121 §4) and presence
+// subscriptions (RFC 6121 §3) for local users: broadcast to subscribers,
+// probes answered from the sessions' last presence, directed presence, and
+// the subscription handshake, whose states live in the roster module.
+package presence
+
+import (
+	"xmppd/internal/core"
+	"xmppd/internal/modules/roster"
+)
+
+func init() {
+	core.Register(core.ModuleInfo{Name: "presence", Auto: true, New: func() core.Module { return &Module{} }})
+}
+
+// Defaults of the module's options.
+const defaultMaxDirected = 100
+
+// Module is the presence service of one host.
+type Module struct {
+	api *core.API
+	srv *core.Server
+
+	// maxDirected bounds the directed-presence list of a session, which a
+	// client could otherwise grow without limit.
+	maxDirected int
+
+	broadcasts, subscriptions *core.Counter
+}
+
+// Load hooks the presence handlers of the host.
+func (m *Module) Load(api *core.API) error {
+	m.api, m.srv = api, api.Server()
+	opts := api.Options()
+	m.maxDirected = opts.Int("max_directed", defaultMaxDirected, 0, 1<<16)
+	opts.Unknown()
+	m.broadcasts = api.Counter("broadcasts", "presence broadcasts of local users")
+	m.subscriptions = api.Counter("subscriptions", "subscription stanzas processed")
+	api.Hook("presence/self", core.PriorityModule, m.onSelf)
+	api.Hook("presence/bare", core.PriorityModule, m.onBare)
+	api.Hook("presence/full", core.PriorityModule, m.onFull)
+	api.Hook("resource-bind", core.PriorityModule, m.onBind)
+	api.Hook("resource-unbind", core.PriorityModule, m.onUnbind)
+	api.Hook(roster.EventRemoved, core.PriorityModule, m.onRemoved)
+	return nil
+}
+
+var _ core.Module = (*Module)(nil)

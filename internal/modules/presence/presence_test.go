@@ -1,0 +1,434 @@
+package presence_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/jid"
+	mroster "mellium.im/xmpp/roster"
+	"mellium.im/xmpp/stanza"
+
+	"xmppd/internal/core"
+	xjid "xmppd/internal/jid"
+	_ "xmppd/internal/modules/presence"
+	"xmppd/internal/xmpptest"
+)
+
+const timeout = 5 * time.Second
+
+// pres is a presence stanza as a client reads it.
+type pres struct {
+	XMLName xml.Name `xml:"presence"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	Type    string   `xml:"type,attr"`
+	Status  string   `xml:"status"`
+	Nick    string   `xml:"http://jabber.org/protocol/nick nick"`
+}
+
+type pushItem struct {
+	JID          string `xml:"jid,attr"`
+	Subscription string `xml:"subscription,attr"`
+	Ask          string `xml:"ask,attr"`
+}
+
+type pushIQ struct {
+	XMLName xml.Name `xml:"iq"`
+	ID      string   `xml:"id,attr"`
+	Type    string   `xml:"type,attr"`
+	Query   *struct {
+		Items []pushItem `xml:"jabber:iq:roster item"`
+	} `xml:"jabber:iq:roster query"`
+}
+
+// client is a logged-in real client; what it receives is collected.
+type client struct {
+	jid      string
+	sess     *xmpp.Session
+	conn     net.Conn
+	presence chan pres
+	pushes   chan pushItem
+}
+
+// login logs user in; the server picks the resource.
+func login(t *testing.T, s *xmpptest.Server, user string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	conn, err := net.Dial("tcp", s.StartTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := &tls.Config{ServerName: "localhost", InsecureSkipVerify: true}
+	sess, err := xmpp.NewClientSession(ctx, jid.MustParse(user+"@localhost"), conn,
+		xmpp.StartTLS(tlsCfg), xmpp.SASL("", "pw", sasl.ScramSha256), xmpp.BindResource())
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	c := &client{jid: sess.LocalAddr().String(), sess: sess, conn: conn,
+		presence: make(chan pres, 64), pushes: make(chan pushItem, 64)}
+	t.Cleanup(func() { sess.Close(); conn.Close() })
+	go sess.Serve(xmpp.HandlerFunc(func(r xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+		d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), r))
+		switch start.Name.Local {
+		case "presence":
+			var p pres
+			if err := d.Decode(&p); err != nil {
+				return err
+			}
+			c.presence <- p
+		case "iq":
+			var iq pushIQ
+			if err := d.Decode(&iq); err != nil || iq.Type != "set" || iq.Query == nil {
+				return err
+			}
+			for _, it := range iq.Query.Items {
+				c.pushes <- it
+			}
+			_, err := xmlstream.Copy(r, stanza.IQ{ID: iq.ID, Type: stanza.ResultIQ}.Wrap(nil))
+			return err
+		}
+		return nil
+	}))
+	return c
+}
+
+// online logs in, asks for the roster (so that pushes come) and sends
+// initial presence, whose echo it waits for.
+func online(t *testing.T, s *xmpptest.Server, user string) *client {
+	t.Helper()
+	c := login(t, s, user)
+	c.roster(t)
+	c.send(t, "<presence><status>here</status></presence>")
+	c.expect(t, c.jid, "")
+	return c
+}
+
+type rawTokens struct{ d *xml.Decoder }
+
+func (r rawTokens) Token() (xml.Token, error) { return r.d.RawToken() }
+
+// send sends a stanza written as text.
+func (c *client) send(t *testing.T, s string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := c.sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roster returns the roster as subscription states by JID.
+func (c *client) roster(t *testing.T) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	it := mroster.Fetch(ctx, c.sess)
+	out := map[string]string{}
+	for it.Next() {
+		out[it.Item().JID.String()] = it.Item().Subscription
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	it.Close()
+	return out
+}
+
+// expect waits for presence of type typ from 'from', passing over others.
+func (c *client) expect(t *testing.T, from, typ string) pres {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case p := <-c.presence:
+			if p.From == from && p.Type == typ {
+				return p
+			}
+		case <-deadline:
+			t.Fatalf("%s: no presence type %q from %s", c.jid, typ, from)
+		}
+	}
+}
+
+// quiet fails on any presence from 'from' arriving within a short while.
+func (c *client) quiet(t *testing.T, from string) {
+	t.Helper()
+	deadline := time.After(200 * time.Millisecond)
+	for {
+		select {
+		case p := <-c.presence:
+			if p.From == from {
+				t.Fatalf("%s: unexpected presence %+v", c.jid, p)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// push waits for a roster push of jid, passing over others.
+func (c *client) push(t *testing.T, jid, sub, ask string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case it := <-c.pushes:
+			if it.JID == jid && it.Subscription == sub && it.Ask == ask {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no push of %s subscription=%s ask=%q", c.jid, jid, sub, ask)
+		}
+	}
+}
+
+func users(t *testing.T, s *xmpptest.Server, names ...string) {
+	for _, n := range names {
+		s.AddUser(t, n, "pw")
+	}
+}
+
+// subscribe runs the handshake by which a gets a subscription to b's
+// presence, both online.
+func subscribe(t *testing.T, a, b *client, aSub, bSub string) {
+	t.Helper()
+	aBare, bBare := bare(a.jid), bare(b.jid)
+	a.send(t, "<presence to='"+bBare+"' type='subscribe'/>")
+	if aSub == "none" || aSub == "from" {
+		a.push(t, bBare, aSub, "subscribe")
+	}
+	b.expect(t, aBare, "subscribe")
+	b.send(t, "<presence to='"+aBare+"' type='subscribed'/>")
+	b.push(t, aBare, bSub, "")
+	a.push(t, bBare, map[string]string{"none": "to", "from": "both"}[aSub], "")
+	a.expect(t, bBare, "subscribed")
+	a.expect(t, b.jid, "") // b's presence follows the approval
+}
+
+func bare(full string) string { b, _, _ := strings.Cut(full, "/"); return b }
+
+func TestSubscriptionHandshake(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+
+	subscribe(t, j, r, "none", "from")
+	subscribe(t, r, j, "from", "both")
+	if got := j.roster(t); got["romeo@localhost"] != "both" {
+		t.Fatalf("juliet's roster %v", got)
+	}
+	if got := r.roster(t); got["juliet@localhost"] != "both" {
+		t.Fatalf("romeo's roster %v", got)
+	}
+
+	// A presence update reaches the contact.
+	r.send(t, "<presence><status>sighing</status></presence>")
+	if p := j.expect(t, r.jid, ""); p.Status != "sighing" {
+		t.Fatalf("update %+v", p)
+	}
+
+	// Logout: unavailable to the contact.
+	r.sess.Close()
+	j.expect(t, r.jid, "unavailable")
+
+	// Login: the contact sees the new resource, which gets the contact's
+	// presence by probe.
+	r = login(t, s, "romeo")
+	r.send(t, "<presence/>")
+	j.expect(t, r.jid, "")
+	if p := r.expect(t, j.jid, ""); p.Status != "here" {
+		t.Fatalf("probe answer %+v", p)
+	}
+
+	// A dropped connection: unavailable all the same.
+	r.conn.Close()
+	j.expect(t, r.jid, "unavailable")
+
+	// Explicit unavailable presence.
+	r = online(t, s, "romeo")
+	j.expect(t, r.jid, "")
+	r.send(t, "<presence type='unavailable'><status>gone</status></presence>")
+	if p := j.expect(t, r.jid, "unavailable"); p.Status != "gone" {
+		t.Fatalf("unavailable %+v", p)
+	}
+	// No second unavailable when the stream then ends.
+	r.sess.Close()
+	j.quiet(t, r.jid)
+}
+
+func TestOwnResources(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet")
+	a := online(t, s, "juliet")
+	b := login(t, s, "juliet")
+	b.send(t, "<presence/>")
+	a.expect(t, b.jid, "")
+	b.expect(t, b.jid, "")
+	b.expect(t, a.jid, "") // the other resource, as by probe
+	b.conn.Close()
+	a.expect(t, b.jid, "unavailable")
+}
+
+func TestPendingRequestAtLogin(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	j.send(t, "<presence to='romeo@localhost' type='subscribe'><nick xmlns='http://jabber.org/protocol/nick'>Jules</nick></presence>")
+	j.push(t, "romeo@localhost", "none", "subscribe")
+
+	// RFC 6121 §3.1.3: kept, with its content, until romeo is available;
+	// not on his roster meanwhile.
+	r := login(t, s, "romeo")
+	if got := r.roster(t); len(got) != 0 {
+		t.Fatalf("romeo's roster before answering: %v", got)
+	}
+	r.send(t, "<presence/>")
+	if p := r.expect(t, "juliet@localhost", "subscribe"); p.Nick != "Jules" {
+		t.Fatalf("request %+v", p)
+	}
+	// Still pending: again at the next login.
+	r.sess.Close()
+	r = login(t, s, "romeo")
+	r.roster(t)
+	r.send(t, "<presence/>")
+	r.expect(t, "juliet@localhost", "subscribe")
+
+	r.send(t, "<presence to='juliet@localhost' type='subscribed'/>")
+	r.push(t, "juliet@localhost", "from", "")
+	j.push(t, "romeo@localhost", "to", "")
+	j.expect(t, "romeo@localhost", "subscribed")
+	j.expect(t, r.jid, "")
+
+	// Answered: not delivered again.
+	r.sess.Close()
+	j.expect(t, r.jid, "unavailable")
+	r = login(t, s, "romeo")
+	r.send(t, "<presence/>")
+	r.quiet(t, "juliet@localhost")
+}
+
+func TestDeniedRequest(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "tybalt")
+	j := online(t, s, "juliet")
+	ty := online(t, s, "tybalt")
+	ty.send(t, "<presence to='juliet@localhost' type='subscribe'/>")
+	ty.push(t, "juliet@localhost", "none", "subscribe")
+	j.expect(t, "tybalt@localhost", "subscribe")
+	j.send(t, "<presence to='tybalt@localhost' type='unsubscribed'/>")
+	ty.push(t, "juliet@localhost", "none", "")
+	ty.expect(t, "juliet@localhost", "unsubscribed")
+	if got := j.roster(t); len(got) != 0 {
+		t.Fatalf("juliet's roster after denying: %v", got)
+	}
+	// The request is gone: a new login does not see it.
+	j.sess.Close()
+	j = login(t, s, "juliet")
+	j.send(t, "<presence/>")
+	j.quiet(t, "tybalt@localhost")
+}
+
+func TestSubscribeToNobody(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet")
+	j := online(t, s, "juliet")
+	j.send(t, "<presence to='ghost@localhost' type='subscribe'/>")
+	j.push(t, "ghost@localhost", "none", "subscribe")
+	j.push(t, "ghost@localhost", "none", "")
+	j.expect(t, "ghost@localhost", "unsubscribed")
+}
+
+func TestRemoveCancelsSubscriptions(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+	subscribe(t, j, r, "none", "from")
+	subscribe(t, r, j, "from", "both")
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	j.push(t, "romeo@localhost", "remove", "")
+	// RFC 6121 §2.5.2: romeo loses both subscriptions.
+	r.expect(t, "juliet@localhost", "unsubscribe")
+	r.expect(t, "juliet@localhost", "unsubscribed")
+	r.push(t, "juliet@localhost", "none", "")
+	r.expect(t, j.jid, "unavailable")
+	j.expect(t, r.jid, "unavailable")
+	if got := r.roster(t); got["juliet@localhost"] != "none" {
+		t.Fatalf("romeo's roster %v", got)
+	}
+	// Nothing flows any more.
+	j.send(t, "<presence><status>alone</status></presence>")
+	r.quiet(t, j.jid)
+}
+
+func TestDirectedPresence(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "nurse", "friar")
+	j := online(t, s, "juliet")
+	n := online(t, s, "nurse")
+	f := online(t, s, "friar")
+
+	// To a bare JID, and to a full JID, without any subscription.
+	j.send(t, "<presence to='nurse@localhost'><status>psst</status></presence>")
+	if p := n.expect(t, j.jid, ""); p.Status != "psst" {
+		t.Fatalf("directed %+v", p)
+	}
+	j.send(t, "<presence to='"+f.jid+"'/>")
+	f.expect(t, j.jid, "")
+
+	// Directed unavailable takes the friar off the list.
+	j.send(t, "<presence type='unavailable' to='"+f.jid+"'/>")
+	f.expect(t, j.jid, "unavailable")
+
+	// A dropped connection: unavailable to the nurse only.
+	j.conn.Close()
+	n.expect(t, j.jid, "unavailable")
+	f.quiet(t, j.jid)
+
+	// An error for a full JID reaches that resource.
+	f.send(t, "<presence type='error' to='"+n.jid+"'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>")
+	n.expect(t, f.jid, "error")
+
+	// To a user that does not exist: dropped without an answer.
+	n.send(t, "<presence to='ghost@localhost'/>")
+	n.quiet(t, "ghost@localhost")
+}
+
+// nowhere is a session's output that goes nowhere.
+type nowhere struct{}
+
+func (nowhere) Queue([]byte) error { return nil }
+func (nowhere) Flush()             {}
+func (nowhere) Close(_, _ string)  {}
+
+func TestReplacedResource(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+	subscribe(t, j, r, "none", "from")
+	// A new session binds the same resource: the old one is replaced
+	// (c2s_resource_conflict kick_old) and its contacts see it go.
+	h := s.Host("localhost")
+	_, resource, _ := strings.Cut(r.jid, "/")
+	if _, err := h.Bind(s.NewSession(h, xjid.MustParse("romeo@localhost"), nowhere{}), resource, core.ConflictKickOld); err != nil {
+		t.Fatal(err)
+	}
+	j.expect(t, r.jid, "unavailable")
+}

@@ -1,0 +1,60 @@
+// Package roster implements the roster of RFC 6121 §2: each user's contact
+// list with its subscription states, kept in a durable map store, served
+// with roster get and set, and pushed to interested resources. The presence
+// module drives the subscription states through Roster.Update.
+package roster
+
+import (
+	"xmppd/internal/core"
+)
+
+func init() {
+	core.Register(core.ModuleInfo{Name: "roster", Auto: true, New: func() core.Module { return &Module{} }})
+}
+
+// NS is the roster namespace (RFC 6121 §2.1).
+const NS = "jabber:iq:roster"
+
+// EventRemoved fires on the user's host after a roster set removed an item
+// (RFC 6121 §2.5): ev.Origin is the session that removed it, ev.From the
+// user's bare JID, ev.To the contact's bare JID and ev.Data the Item as it
+// was. The presence module hooks it to cancel the subscriptions
+// (RFC 6121 §2.5.3); the roster itself knows no presence.
+const EventRemoved = "roster-item-removed"
+
+// Defaults of the module's options.
+const (
+	defaultMaxItems     = 1000
+	defaultMaxNameBytes = 1024
+)
+
+// Module is the roster of one host.
+type Module struct {
+	api    *core.API
+	srv    *core.Server
+	roster *Roster
+
+	maxItems, maxName int
+
+	gets, sets *core.Counter
+}
+
+// Load opens the store, reads the options and hooks the roster iq handlers.
+func (m *Module) Load(api *core.API) error {
+	m.api, m.srv = api, api.Server()
+	opts := api.Options()
+	m.maxItems = opts.Int("max_items", defaultMaxItems, 1, 1<<20)
+	m.maxName = opts.Int("max_name_bytes", defaultMaxNameBytes, 1, 1<<16)
+	opts.Unknown()
+	m.gets = api.Counter("gets", "roster requests answered")
+	m.sets = api.Counter("sets", "roster items added, changed or removed by clients")
+	// Roster writes are durable: a contact a user added must not vanish in
+	// a power cut, which on a router is an everyday event.
+	m.roster = &Roster{host: api.Host(), m: api.Map("roster", true)}
+	api.OnUnload(register(api.Host(), m.roster))
+	api.Hook("iq/self/"+NS+":query", core.PriorityModule, m.onSelf)
+	api.Hook("iq/bare/"+NS+":query", core.PriorityModule, m.onOther)
+	return nil
+}
+
+var _ core.Module = (*Module)(nil)

@@ -1,0 +1,255 @@
+package roster
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"xmppd/internal/core"
+	"xmppd/internal/stanza"
+)
+
+// Roster is the roster store of one host, as the presence module and the
+// iq handlers use it. Every change goes through Update, which writes the
+// record durably, bumps the version and pushes the item to the user's
+// interested resources (RFC 6121 §2.1.6).
+type Roster struct {
+	host *core.Host
+	m    core.Map
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[*core.Host]*Roster{}
+)
+
+// For returns the roster store of host h, or nil when the roster module is
+// not loaded there. Other modules reach rosters of any local host this way,
+// since a stanza between two hosts changes the rosters of both.
+func For(h *core.Host) *Roster {
+	if h == nil {
+		return nil
+	}
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return registry[h]
+}
+
+func register(h *core.Host, r *Roster) (unregister func()) {
+	registryMu.Lock()
+	registry[h] = r
+	registryMu.Unlock()
+	return func() {
+		registryMu.Lock()
+		if registry[h] == r {
+			delete(registry, h)
+		}
+		registryMu.Unlock()
+	}
+}
+
+// Read-modify-write of a user's roster runs under one of these locks, chosen
+// by host and user: two sessions (or a contact's subscription stanza and the
+// user's roster set) may change the same roster at once.
+var locks [64]sync.Mutex
+
+func (r *Roster) lock(user string) *sync.Mutex {
+	f := fnv.New32a()
+	f.Write([]byte(r.host.Name))
+	f.Write([]byte{0})
+	f.Write([]byte(user))
+	mu := &locks[f.Sum32()%uint32(len(locks))]
+	mu.Lock()
+	return mu
+}
+
+// Items returns every record of user's roster in JID order, hidden ones
+// (pending inbound requests only) included.
+func (r *Roster) Items(user string) ([]Item, error) {
+	var out []Item
+	err := r.m.Each(user, func(key string, data []byte) error {
+		if key == "" {
+			return nil // the version counter
+		}
+		it := Item{JID: key}
+		if _, err := it.UnmarshalMsg(data); err != nil {
+			return err
+		}
+		out = append(out, it)
+		return nil
+	})
+	return out, err
+}
+
+// Get returns the record of contact (a bare JID) in user's roster.
+func (r *Roster) Get(user, contact string) (Item, bool, error) {
+	it := Item{JID: contact, Subscription: None}
+	found, err := r.m.Get(user, contact, &it)
+	it.JID = contact
+	return it, found, err
+}
+
+// Version returns the roster version of user (RFC 6121 §2.6).
+func (r *Roster) Version(user string) (string, error) {
+	var v verRecord
+	_, err := r.m.Get(user, "", &v)
+	return v.String(), err
+}
+
+// bump advances the version; called with the user's lock held, before the
+// change it numbers is written, so that a crash in between leaves a version
+// that is merely newer than needed, never one a client has cached for a
+// different roster.
+func (r *Roster) bump(user string) (string, error) {
+	var v verRecord
+	found, err := r.m.Get(user, "", &v)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		var b [4]byte
+		rand.Read(b[:])
+		v.Epoch = binary.BigEndian.Uint32(b[:]) | 1
+	}
+	v.N++
+	return v.String(), r.m.Set(user, "", &v)
+}
+
+// Update changes the record of contact (a bare JID) in user's roster. fn
+// gets the current record, or a new hidden one with subscription none, and
+// reports whether it changed it. A change is written durably, and when it
+// is visible to clients the version is bumped and the item pushed to the
+// user's interested resources. fn runs under the user's roster lock, so it
+// must not call Update itself. origin is the session whose input is being
+// processed, or nil. Update returns the record as it now is and whether it
+// changed.
+func (r *Roster) Update(origin *core.Session, user, contact string, fn func(it *Item) bool) (Item, bool, error) {
+	mu := r.lock(user)
+	defer mu.Unlock()
+	old, found, err := r.Get(user, contact)
+	if err != nil {
+		return old, false, err
+	}
+	if !found {
+		old.Hidden = true
+	}
+	it := old
+	it.Groups = append([]string(nil), old.Groups...)
+	if !fn(&it) {
+		return old, false, nil
+	}
+	visible := !sameView(&old, &it)
+	var ver string
+	if visible {
+		if ver, err = r.bump(user); err != nil {
+			return old, false, err
+		}
+	}
+	switch {
+	case it.unused() && found:
+		err = r.m.Delete(user, contact)
+	case it.unused():
+	default:
+		err = r.m.Set(user, contact, &it)
+	}
+	if err != nil {
+		return old, false, err
+	}
+	if visible {
+		r.push(origin, user, &it, false, ver)
+	}
+	return it, true, nil
+}
+
+// remove deletes contact from user's roster (RFC 6121 §2.5) and pushes the
+// removal; found is false when the contact is not on the roster.
+func (r *Roster) remove(origin *core.Session, user, contact string) (old Item, found bool, err error) {
+	mu := r.lock(user)
+	defer mu.Unlock()
+	old, found, err = r.Get(user, contact)
+	if err != nil || !found || old.Hidden {
+		return old, false, err
+	}
+	ver, err := r.bump(user)
+	if err != nil {
+		return old, false, err
+	}
+	if err := r.m.Delete(user, contact); err != nil {
+		return old, false, err
+	}
+	r.push(origin, user, &old, true, ver)
+	return old, true, nil
+}
+
+// count returns the number of listed items of user's roster.
+func (r *Roster) count(user string) (int, error) {
+	items, err := r.Items(user)
+	n := 0
+	for i := range items {
+		if !items[i].Hidden {
+			n++
+		}
+	}
+	return n, err
+}
+
+// wantsVer marks sessions that sent a 'ver' attribute in their roster get:
+// only they get 'ver' in pushes (RFC 6121 §2.6.3).
+var wantsVer = core.NewKey("roster-ver")
+
+var pushID atomic.Uint64
+
+// push sends a roster push of it to every interested resource of user
+// (RFC 6121 §2.1.6); the push comes from the user's bare JID, written as no
+// 'from' at all, which RFC 6121 §2.1.6 lets clients accept likewise.
+func (r *Roster) push(origin *core.Session, user string, it *Item, remove bool, ver string) {
+	var b stanza.Builder
+	r.host.Sessions(user, func(s *core.Session) {
+		if !s.Interested() {
+			return
+		}
+		b.Reset(nil).Start("iq").Attr("type", "set").
+			Attr("id", "push"+strconv.FormatUint(pushID.Add(1), 10)).
+			Attr("to", s.JID.String())
+		b.Start("query").Attr("xmlns", NS)
+		if s.Get(wantsVer) != nil {
+			b.Attr("ver", ver)
+		}
+		appendItem(&b, it, remove)
+		send(origin, s, b.Bytes())
+	})
+}
+
+// appendItem writes it as a roster <item/> (RFC 6121 §2.1.2).
+func appendItem(b *stanza.Builder, it *Item, remove bool) {
+	b.Start("item").Attr("jid", it.JID)
+	if remove {
+		b.Attr("subscription", "remove").End()
+		return
+	}
+	if it.Name != "" {
+		b.Attr("name", it.Name)
+	}
+	b.Attr("subscription", it.Subscription)
+	if it.Ask {
+		b.Attr("ask", "subscribe")
+	}
+	for _, g := range it.Groups {
+		b.Start("group").Text(g).End()
+	}
+	b.End()
+}
+
+// send queues p for t. The session whose input is being processed is
+// flushed once its read is done; any other is flushed now, as the core
+// offers no way to join origin's batch from outside.
+func send(origin, t *core.Session, p []byte) {
+	if t == origin {
+		t.Out.Queue(p)
+		return
+	}
+	t.Send(p)
+}
