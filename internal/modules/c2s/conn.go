@@ -46,6 +46,7 @@ type conn struct {
 	pending int // bytes of the window left over from the last Data call
 	buf     []byte
 	timer   *time.Timer
+	ka      atomic.Pointer[time.Timer] // whitespace keepalive, once bound
 	closing atomic.Bool
 	opened  atomic.Bool // our stream header went out
 }
@@ -148,6 +149,9 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 func (c *conn) Closed(_ *netio.Conn, err error) {
 	c.closing.Store(true)
 	c.timer.Stop()
+	if t := c.ka.Load(); t != nil {
+		t.Stop()
+	}
 	if c.sess != nil && c.sess.Bound() {
 		c.sess.Host.Unbind(c.sess)
 	}
@@ -397,6 +401,15 @@ func (c *conn) saslElement(st *stanza.Stanza) (restart bool) {
 		c.saslError(err)
 		return false
 	}
+	// Once the mechanism has named the account, an account under attack
+	// from many addresses is throttled too.
+	if u := c.auth.Username(); u != "" {
+		if ok, wait := c.m.userThrottle.Allow(u+"@"+c.host.Name, time.Now()); !ok {
+			c.auth = nil
+			c.saslFailure(sasl.TemporaryAuthFailure, "too many failed attempts for this account; retry in "+wait.Round(time.Second).String())
+			return false
+		}
+	}
 	if !done {
 		c.write(saslElement(c.buf[:0], "challenge", out))
 		return false
@@ -428,7 +441,7 @@ func (c *conn) authenticated(final []byte) bool {
 		return false
 	}
 	c.m.ipThrottle.Success(c.ip)
-	c.m.userThrottle.Success(bare.String())
+	c.m.userThrottle.Success(user + "@" + c.host.Name)
 	c.m.logins.Inc()
 	c.auth = nil
 	c.authed = true
@@ -484,10 +497,6 @@ func (c *conn) bind(st *stanza.Stanza) {
 	if r := tree.Child(stanza.NSBind, "bind").Child(stanza.NSBind, "resource"); r != nil {
 		resource = r.Text()
 	}
-	if ok, _ := c.m.userThrottle.Allow(c.sess.JID.String(), time.Now()); !ok {
-		// Reached only by an account under attack: it logs in, but slowly.
-		time.Sleep(100 * time.Millisecond)
-	}
 	full, err := c.sess.Host.Bind(c.sess, resource, c.m.cfg.ResourceConflict)
 	switch {
 	case errors.Is(err, core.ErrConflict):
@@ -499,10 +508,31 @@ func (c *conn) bind(st *stanza.Stanza) {
 	}
 	c.timer.Stop()
 	c.state = stateOpen
+	// Negotiation is over: an idle session keeps none of its buffers.
+	c.mechs, c.cb = nil, sasl.ChannelBinding{}
+	defer func() { c.buf = nil }()
+	if c.m.cfg.Keepalive > 0 {
+		c.keepalive()
+	}
 	var b stanza.Builder
 	b.Reset(nil).Start("bind").Attr("xmlns", stanza.NSBind).Start("jid").Text(full.String())
 	c.resultIQ(st, b.Bytes())
 	c.m.api.Log().Debug("session bound", "jid", full.String(), "ip", c.ip, "tls", c.secure)
+}
+
+// keepalive sends a single space every interval (RFC 6120 §4.6.1), which
+// keeps NAT mappings open and reveals dead peers to TCP.
+func (c *conn) keepalive() {
+	var t *time.Timer
+	t = time.AfterFunc(c.m.cfg.Keepalive, func() {
+		if c.closing.Load() {
+			return
+		}
+		if nc := c.nc(); nc != nil && nc.Write([]byte{' '}) == nil {
+			t.Reset(c.m.cfg.Keepalive)
+		}
+	})
+	c.ka.Store(t)
 }
 
 func (c *conn) resultIQ(st *stanza.Stanza, payload []byte) {

@@ -246,3 +246,34 @@ func TestConcurrentLogins(t *testing.T) {
 		t.Fatalf("%d sessions bound, want %d", sessions, n)
 	}
 }
+
+// TestAccountThrottle: after repeated failures an account is refused for a
+// while, whatever address the attempts come from.
+func TestAccountThrottle(t *testing.T) {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
+	s.AddUser(t, "juliet", "balcony")
+	var last string
+	for range 7 {
+		r := dialRaw(t, s.StartTLS)
+		r.send(rawHeader)
+		r.expect("</stream:features>")
+		r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + base64.StdEncoding.EncodeToString([]byte("\x00juliet\x00wrong")) + "</auth>")
+		last = r.expect("</failure>")
+	}
+	if !strings.Contains(last, "<temporary-auth-failure/>") {
+		t.Fatalf("no throttling after repeated failures: %s", last)
+	}
+}
+
+// TestWhitespaceKeepalive: an idle bound session gets a space every interval.
+func TestWhitespaceKeepalive(t *testing.T) {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_keepalive '1s'\n")
+	s.AddUser(t, "juliet", "balcony")
+	r := dialRaw(t, s.StartTLS)
+	r.login("juliet", "balcony", "idle")
+	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 1)
+	if n, err := r.c.Read(b); err != nil || n != 1 || b[0] != ' ' {
+		t.Fatalf("got %q %v", b[:n], err)
+	}
+}
