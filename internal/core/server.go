@@ -28,6 +28,7 @@ type Server struct {
 	Events   *Events // server-wide events: "server-started", "server-stopping", ...
 	Metrics  *Metrics
 	Accounts *Accounts
+	HTTP     *Routes // HTTP routes modules add, served by the HTTP listener
 	Started  time.Time
 
 	hosts    map[string]*Host
@@ -42,7 +43,7 @@ type Server struct {
 
 // New opens the store and builds the hosts of cfg; Start loads the modules.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	srv := &Server{Config: cfg, Log: log, Events: NewEvents(), Metrics: newMetrics(),
+	srv := &Server{Config: cfg, Log: log, Events: NewEvents(), Metrics: newMetrics(), HTTP: &Routes{},
 		hosts: map[string]*Host{}, status: map[string]Status{}}
 	for _, hc := range cfg.Hosts {
 		if !hc.Enabled {

@@ -37,8 +37,19 @@ func FreePort(t testing.TB) int {
 }
 
 // Start runs a server for domain "localhost"; extra is UCI text appended to
-// the configuration's global section (options such as c2s_max_per_ip).
+// the configuration's global section (options such as c2s_max_per_ip), and
+// may start sections of its own (config module 'NAME').
 func Start(t testing.TB, extra string) *Server {
+	t.Helper()
+	s, err := StartErr(t, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// StartErr is Start for tests of configurations the server must refuse.
+func StartErr(t testing.TB, extra string) (*Server, error) {
 	t.Helper()
 	dir := t.TempDir()
 	p1, p2 := FreePort(t), FreePort(t)
@@ -59,11 +70,11 @@ config listener 'c2s_direct_tls'
 `, dir, extra, p1, p2)
 	f, err := config.Parse("test.uci", []byte(uci))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cfg, err := config.FromFile(f)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var out io.Writer = io.Discard
 	if os.Getenv("XMPPD_TEST_LOG") != "" {
@@ -72,14 +83,14 @@ config listener 'c2s_direct_tls'
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := core.New(cfg, log)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := srv.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(srv.Stop)
 	return &Server{Server: srv, Domain: "localhost", Dir: dir,
-		StartTLS: fmt.Sprintf("127.0.0.1:%d", p1), Direct: fmt.Sprintf("127.0.0.1:%d", p2)}
+		StartTLS: fmt.Sprintf("127.0.0.1:%d", p1), Direct: fmt.Sprintf("127.0.0.1:%d", p2)}, nil
 }
 
 // AddUser creates an account or fails the test.

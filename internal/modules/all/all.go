@@ -15,5 +15,6 @@ import (
 	_ "xmppd/internal/modules/disco"
 	_ "xmppd/internal/modules/ping"
 	_ "xmppd/internal/modules/time"
+	_ "xmppd/internal/modules/uptime"
 	_ "xmppd/internal/modules/version"
 )
