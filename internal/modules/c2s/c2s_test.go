@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"xmppd/internal/core"
 	"xmppd/internal/xmpptest"
 )
 
@@ -139,5 +140,63 @@ func TestMessageToFullJID(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("message not delivered")
+	}
+}
+
+// TestMessageToBareJID: a message to a bare JID reaches the account's
+// available resources, both ways.
+func TestMessageToBareJID(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	s.AddUser(t, "juliet", "balcony")
+	s.AddUser(t, "romeo", "orchard")
+	j, err := client(t, s, "juliet", "balcony", false, sasl.ScramSha256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := client(t, s, "romeo", "orchard", false, sasl.ScramSha256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	inJ, inR := receive(j), receive(r)
+	for _, sess := range []*xmpp.Session{j, r} {
+		if err := sess.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until the server has both as available.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		avail := 0
+		for _, u := range []string{"juliet", "romeo"} {
+			s.Host("localhost").Sessions(u, func(sess *core.Session) {
+				if sess.Available() {
+					avail++
+				}
+			})
+		}
+		if avail == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("initial presence not processed")
+		}
+	}
+	for _, c := range []struct {
+		from *xmpp.Session
+		to   jid.JID
+		in   <-chan bodyMessage
+	}{{j, r.LocalAddr().Bare(), inR}, {r, j.LocalAddr().Bare(), inJ}} {
+		msg := bodyMessage{Message: stanza.Message{To: c.to, Type: stanza.ChatMessage}, Body: "to " + c.to.String()}
+		if err := c.from.Encode(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-c.in:
+			if m.Body != msg.Body || !m.From.Equal(c.from.LocalAddr()) {
+				t.Fatalf("got %+v", m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("message to %s not delivered", c.to)
+		}
 	}
 }
