@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -19,7 +20,9 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "idle", "idle (N logged-in clients held while memory is sampled)")
+	scenario := flag.String("scenario", "idle", "idle (N logged-in clients held while memory is sampled), or create (make the accounts through -admin)")
+	admin := flag.String("admin", "", "admin socket of the server, for -scenario create")
+	accounts := flag.Int("accounts", 1, "accounts the clients spread over: <user>0 … <user>N-1 (1: just <user>)")
 	addr := flag.String("addr", "127.0.0.1:5222", "server address (loopback only)")
 	domain := flag.String("domain", "localhost", "XMPP domain")
 	user := flag.String("user", "bench", "account localpart (one account, a resource per client)")
@@ -37,7 +40,9 @@ func main() {
 	}
 	switch *scenario {
 	case "idle":
-		idle(*addr, *domain, *user, *pass, *mech, *useTLS, *n, *inflight, *pid, *settle)
+		idle(*addr, *domain, *user, *pass, *mech, *useTLS, *n, *accounts, *inflight, *pid, *settle)
+	case "create":
+		create(*admin, *domain, *user, *pass, *accounts)
 	default:
 		fmt.Fprintln(os.Stderr, "loadgen: unknown scenario", *scenario)
 		os.Exit(2)
@@ -60,7 +65,41 @@ type result struct {
 	LoadgenCPUSec float64 `json:"loadgen_cpu_sec"`
 }
 
-func idle(addr, domain, user, pass, mech string, useTLS bool, n, inflight, pid int, settle time.Duration) {
+// account names client i's account.
+func account(user string, i, accounts int) string {
+	if accounts <= 1 {
+		return user
+	}
+	return user + strconv.Itoa(i%accounts)
+}
+
+// create makes the benchmark accounts through the daemon's admin socket,
+// one connection, one request per line.
+func create(path, domain, user, pass string, accounts int) {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: admin socket:", err)
+		os.Exit(1)
+	}
+	defer c.Close()
+	enc, dec := json.NewEncoder(c), json.NewDecoder(c)
+	start := time.Now()
+	for i := range accounts {
+		req := map[string]string{"cmd": "user-add", "jid": account(user, i, accounts) + "@" + domain, "password": pass}
+		var resp struct{ Error string }
+		if err := enc.Encode(req); err != nil || dec.Decode(&resp) != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: admin socket failed")
+			os.Exit(1)
+		}
+		if resp.Error != "" && !strings.Contains(resp.Error, "exists") {
+			fmt.Fprintln(os.Stderr, "loadgen:", resp.Error)
+			os.Exit(1)
+		}
+	}
+	fmt.Printf("{\"scenario\":\"create\",\"accounts\":%d,\"seconds\":%.1f}\n", accounts, time.Since(start).Seconds())
+}
+
+func idle(addr, domain, user, pass, mech string, useTLS bool, n, accounts, inflight, pid int, settle time.Duration) {
 	r := result{Scenario: "idle", Clients: n, TLS: useTLS}
 	r.RSSBeforeKiB, r.AnonBeforeKiB = procMem(pid)
 	clients := make([]*client, n)
@@ -76,7 +115,7 @@ func idle(addr, domain, user, pass, mech string, useTLS bool, n, inflight, pid i
 			defer wg.Done()
 			defer func() { <-sem }()
 			t0 := time.Now()
-			c, err := login(addr, domain, user, pass, "r"+strconv.Itoa(i), mech, useTLS)
+			c, err := login(addr, domain, account(user, i, accounts), pass, "r"+strconv.Itoa(i), mech, useTLS)
 			lat[i] = time.Since(t0)
 			if err != nil {
 				mu.Lock()
