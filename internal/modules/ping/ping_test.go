@@ -2,7 +2,6 @@ package ping_test
 
 import (
 	"context"
-	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"mellium.im/sasl"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/mux"
@@ -28,20 +26,7 @@ import (
 // returns the TLS connection too, for reading what the server sends.
 func login(t *testing.T, s *xmpptest.Server, user, pass string) (*xmpp.Session, net.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := tls.Dial("tcp", s.Direct, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := xmpp.NewClientSession(ctx, jid.MustParse(user+"@localhost"), conn,
-		xmpp.BindResource(), xmpp.SASL("", pass, sasl.ScramSha256))
-	if err != nil {
-		conn.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sess.Close(); conn.Close() })
-	return sess, conn
+	return s.Dial(t, user, pass)
 }
 
 // sendPing pings to and fails on anything but a result: ping.Send takes

@@ -2,7 +2,6 @@ package version_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"runtime"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"mellium.im/sasl"
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
@@ -23,20 +21,8 @@ import (
 
 func login(t *testing.T, s *xmpptest.Server, user, pass string) *xmpp.Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := tls.Dial("tcp", s.Direct, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := xmpp.NewClientSession(ctx, jid.MustParse(user+"@localhost"), conn,
-		xmpp.BindResource(), xmpp.SASL("", pass, sasl.ScramSha256))
-	if err != nil {
-		conn.Close()
-		t.Fatal(err)
-	}
+	sess, _ := s.Dial(t, user, pass)
 	go sess.Serve(nil)
-	t.Cleanup(func() { sess.Close(); conn.Close() })
 	return sess
 }
 
