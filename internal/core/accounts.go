@@ -86,17 +86,26 @@ func (a *Accounts) Create(host, user, password string) error {
 	return a.kv.Set(host, local, rec)
 }
 
-// SetPassword replaces an account's credentials.
-func (a *Accounts) SetPassword(host, user, password string) error {
+// existing prepares user and reads its record, which must exist.
+func (a *Accounts) existing(host, user string) (string, *AccountRecord, error) {
 	local, err := a.prep(host, user)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	var old AccountRecord
-	if found, err := a.kv.Get(host, local, &old); err != nil {
-		return err
+	var rec AccountRecord
+	if found, err := a.kv.Get(host, local, &rec); err != nil {
+		return "", nil, err
 	} else if !found {
-		return ErrNoAccount
+		return "", nil, ErrNoAccount
+	}
+	return local, &rec, nil
+}
+
+// SetPassword replaces an account's credentials.
+func (a *Accounts) SetPassword(host, user, password string) error {
+	local, old, err := a.existing(host, user)
+	if err != nil {
+		return err
 	}
 	rec, err := newRecord(password)
 	if err != nil {
@@ -109,15 +118,9 @@ func (a *Accounts) SetPassword(host, user, password string) error {
 // Delete removes an account and every record of its user, and closes its
 // sessions.
 func (a *Accounts) Delete(host, user string) error {
-	local, err := a.prep(host, user)
+	local, _, err := a.existing(host, user)
 	if err != nil {
 		return err
-	}
-	var old AccountRecord
-	if found, err := a.kv.Get(host, local, &old); err != nil {
-		return err
-	} else if !found {
-		return ErrNoAccount
 	}
 	if err := a.srv.DB.DeleteUser(host, local); err != nil {
 		return err

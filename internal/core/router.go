@@ -58,14 +58,12 @@ func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
 }
 
 // dispatch fires the events for ev's stanza on ev.Host and applies the
-// default when nobody takes it.
+// default when nobody takes it. ev.Origin is set (Route's caller): its key
+// buffer holds the event name, so no name is allocated per stanza.
 func (srv *Server) dispatch(ev *Event, target string) {
 	st := ev.Stanza
 	h := ev.Host
 	key := ev.Origin.key[:0]
-	if ev.Origin == nil {
-		key = make([]byte, 0, 96)
-	}
 	key = append(key, st.Kind.String()...)
 	key = append(key, '/')
 	key = append(key, target...)
@@ -77,7 +75,7 @@ func (srv *Server) dispatch(ev *Event, target string) {
 		key = append(key, ':')
 		key = append(key, st.ChildName()...)
 		if _, handled := h.Events.fireKey(key, ev); handled {
-			srv.saveKey(ev, key)
+			ev.Origin.key = key[:0]
 			return
 		}
 		key = key[:n]
@@ -87,15 +85,9 @@ func (srv *Server) dispatch(ev *Event, target string) {
 		key = append(key[:len(key)-len(target)], TargetBare...)
 		_, handled = h.Events.fireKey(key, ev)
 	}
-	srv.saveKey(ev, key)
+	ev.Origin.key = key[:0]
 	if !handled {
 		srv.fallback(ev, target)
-	}
-}
-
-func (srv *Server) saveKey(ev *Event, key []byte) {
-	if ev.Origin != nil {
-		ev.Origin.key = key[:0]
 	}
 }
 

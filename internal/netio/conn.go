@@ -432,10 +432,6 @@ func (c *Conn) writeLocked() (done bool, err error) {
 		}
 		c.consume(n)
 	}
-	for i := range c.out {
-		c.out[i] = nil
-	}
-	c.out = c.out[:0]
 	return true, nil
 }
 
