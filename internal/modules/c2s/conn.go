@@ -138,9 +138,10 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 	if c.closing.Load() {
 		return len(window), nil
 	}
-	consumed += c.reader.Retain()
+	// netio drops what the reader no longer needs; the reader is told.
 	n := c.reader.Retain()
 	c.reader.Shift(n)
+	consumed += n
 	c.pending = len(window) - consumed
 	return consumed, nil
 }
