@@ -247,9 +247,10 @@ func TestConcurrentLogins(t *testing.T) {
 	}
 }
 
-// TestAccountThrottle: after repeated failures an account is refused for a
-// while, whatever address the attempts come from.
-func TestAccountThrottle(t *testing.T) {
+// TestLoginThrottle: after repeated failures further attempts are refused
+// for a while. All attempts here come from one address, so this covers the
+// per-address throttle; the per-account one uses the same sasl.Throttle.
+func TestLoginThrottle(t *testing.T) {
 	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
 	s.AddUser(t, "juliet", "balcony")
 	var last string
