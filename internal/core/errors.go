@@ -26,7 +26,7 @@ func (srv *Server) Bounce(origin *Session, st *stanza.Stanza, from, to jid.JID, 
 	var b stanza.Builder
 	var buf []byte
 	if origin != nil {
-		buf = origin.scratch[:0]
+		buf = origin.work().scratch[:0]
 	}
 	b.Reset(buf).Start(st.Kind.String())
 	if !from.IsZero() {
@@ -43,7 +43,7 @@ func (srv *Server) Bounce(origin *Session, st *stanza.Stanza, from, to jid.JID, 
 	out := b.Bytes()
 	if origin != nil {
 		origin.Out.Queue(out)
-		origin.scratch = out[:0]
+		origin.w.scratch = out[:0]
 		return
 	}
 	if h := srv.hosts[to.Domain()]; h != nil {

@@ -20,7 +20,7 @@ const (
 // §10 / RFC 6121 §8 default. The sender's full JID is the 'from', whatever
 // the client wrote (RFC 6120 §8.1.2.1).
 func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
-	ev := &origin.ev
+	ev := &origin.work().ev
 	*ev = Event{Origin: origin, Stanza: st, From: origin.JID}
 	if st.Kind == stanza.Other {
 		return
@@ -63,7 +63,8 @@ func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
 func (srv *Server) dispatch(ev *Event, target string) {
 	st := ev.Stanza
 	h := ev.Host
-	key := ev.Origin.key[:0]
+	w := ev.Origin.work()
+	key := w.key[:0]
 	key = append(key, st.Kind.String()...)
 	key = append(key, '/')
 	key = append(key, target...)
@@ -75,7 +76,7 @@ func (srv *Server) dispatch(ev *Event, target string) {
 		key = append(key, ':')
 		key = append(key, st.ChildName()...)
 		if _, handled := h.Events.fireKey(key, ev); handled {
-			ev.Origin.key = key[:0]
+			w.key = key[:0]
 			return
 		}
 		key = key[:n]
@@ -85,7 +86,7 @@ func (srv *Server) dispatch(ev *Event, target string) {
 		key = append(key[:len(key)-len(target)], TargetBare...)
 		_, handled = h.Events.fireKey(key, ev)
 	}
-	ev.Origin.key = key[:0]
+	w.key = key[:0]
 	if !handled {
 		srv.fallback(ev, target)
 	}
@@ -116,11 +117,11 @@ func (srv *Server) fallback(ev *Event, target string) {
 func (srv *Server) Deliver(origin *Session, t *Session, st *stanza.Stanza, from jid.JID) {
 	var buf []byte
 	if origin != nil {
-		buf = origin.scratch[:0]
+		buf = origin.work().scratch[:0]
 	}
 	buf = st.AppendStamped(buf, from.String())
 	t.send(origin, buf)
 	if origin != nil {
-		origin.scratch = buf[:0]
+		origin.w.scratch = buf[:0]
 	}
 }

@@ -37,12 +37,48 @@ type Session struct {
 	presence []byte // the last available presence broadcast, as sent
 	values   []kv
 
-	// Scratch used only by the goroutine serving this session's input:
-	// routing one of its stanzas allocates nothing.
+	// Scratch used only by the goroutine serving this session's input, lent
+	// from a pool while there is input (see Idle).
+	w *work
+}
+
+// work is what routing a session's stanzas needs, so that routing one of
+// them allocates nothing.
+type work struct {
 	ev      Event
 	key     []byte
 	scratch []byte
 	touched []*Session
+}
+
+var works = sync.Pool{New: func() any { return new(work) }}
+
+// maxKeptScratch bounds the output buffer a pooled work keeps: a rare huge
+// stanza should not pin its size in the pool.
+const maxKeptScratch = 16 << 10
+
+// work returns the session's routing scratch, borrowing it if need be.
+func (s *Session) work() *work {
+	if s.w == nil {
+		s.w = works.Get().(*work)
+	}
+	return s.w
+}
+
+// Idle returns the session's routing scratch to the pool: an idle session
+// keeps none. Only the goroutine serving the session's input may call it,
+// once its batch has ended (after FlushTouched).
+func (s *Session) Idle() {
+	w := s.w
+	if w == nil || len(w.touched) > 0 {
+		return
+	}
+	s.w = nil
+	w.ev = Event{}
+	if cap(w.scratch) > maxKeptScratch {
+		w.scratch = nil
+	}
+	works.Put(w)
 }
 
 type kv struct {
@@ -137,20 +173,25 @@ func (s *Session) send(origin *Session, p []byte) {
 	if s.Out.Queue(p) != nil {
 		return
 	}
-	for _, t := range origin.touched {
+	w := origin.work()
+	for _, t := range w.touched {
 		if t == s {
 			return
 		}
 	}
-	origin.touched = append(origin.touched, s)
+	w.touched = append(w.touched, s)
 }
 
 // FlushTouched flushes every session that received stanzas while this
 // session's input was being processed; the c2s module calls it once per read.
 func (s *Session) FlushTouched() {
-	for i, t := range s.touched {
-		t.Out.Flush()
-		s.touched[i] = nil
+	w := s.w
+	if w == nil {
+		return
 	}
-	s.touched = s.touched[:0]
+	for i, t := range w.touched {
+		t.Out.Flush()
+		w.touched[i] = nil
+	}
+	w.touched = w.touched[:0]
 }

@@ -2,6 +2,7 @@ package stanza
 
 import (
 	"bytes"
+	"errors"
 
 	"xmppd/internal/xml"
 )
@@ -220,4 +221,44 @@ func (r *Reader) addOuter(prefix []byte) {
 		}
 	}
 	r.st.outer = append(r.st.outer, Binding{Prefix: intern(prefix), URI: intern(uri)})
+}
+
+// Park appends the reader's state between stanzas to dst, for a stream
+// that goes idle and gives its Reader back to a pool (see xml.Tokenizer's
+// Park). It reports false, appending nothing, when the reader is not
+// between stanzas with its window fully consumed.
+func (r *Reader) Park(dst []byte) ([]byte, bool) {
+	if r.in {
+		return dst, false
+	}
+	return r.tz.Park(dst)
+}
+
+// Unpark restores state made by Park into r, which may have served any
+// other stream with the same limits.
+func (r *Reader) Unpark(p []byte) error {
+	r.in, r.hdr, r.start = false, nil, 0
+	r.st.reset()
+	return r.tz.Unpark(p)
+}
+
+// Reparse reads back one stanza that was serialized in default namespace
+// space (as AppendWithAddrs writes it), for stanzas kept as bytes.
+func Reparse(raw []byte, space string) (*Stanza, error) {
+	r := NewReader(xml.Limits{MaxStanzaBytes: len(raw) + 1})
+	window := make([]byte, 0, 80+len(space)+len(raw))
+	window = append(window, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='"...)
+	window = xml.AppendEscapedAttr(window, space)
+	window = append(append(window, "'>"...), raw...)
+	for {
+		ev, err := r.Next(window)
+		switch {
+		case err != nil:
+			return nil, err
+		case ev == EventStanza:
+			return r.Stanza().Clone(), nil
+		case ev == EventEnd:
+			return nil, errors.New("stanza: no stanza to reparse")
+		}
+	}
 }

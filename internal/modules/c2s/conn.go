@@ -31,7 +31,8 @@ type conn struct {
 	m      *Module
 	ncp    atomic.Pointer[netio.Conn]
 	ip     string
-	reader *stanza.Reader
+	reader *stanza.Reader // nil while parked
+	parked []byte         // the reader's state while the session is idle
 	state  int
 	authed bool // SASL succeeded: after the restart, bind comes next
 	secure bool
@@ -45,7 +46,7 @@ type conn struct {
 
 	pending int // bytes of the window left over from the last Data call
 	buf     []byte
-	timer   *time.Timer
+	timer   atomic.Pointer[time.Timer] // open and auth timeouts; nil once bound
 	ka      atomic.Pointer[time.Timer] // whitespace keepalive, once bound
 	closing atomic.Bool
 	opened  atomic.Bool // our stream header went out
@@ -53,7 +54,7 @@ type conn struct {
 
 func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 	c := &conn{m: m, ip: ip, secure: direct,
-		reader: stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}),
+		reader: m.readers.Get().(*stanza.Reader),
 		rate:   stream.NewRateLimiter(m.cfg.RateBytes, m.cfg.RateBurst)}
 	m.mu.Lock()
 	m.conns[c] = struct{}{}
@@ -62,15 +63,15 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 	if !direct {
 		tlsCfg = nil
 	}
-	c.timer = time.AfterFunc(m.cfg.OpenTimeout, func() {
+	c.timer.Store(time.AfterFunc(m.cfg.OpenTimeout, func() {
 		c.Close(stream.ConnectionTimeout, "no stream header in time")
-	})
+	}))
 	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.cfg.QueueBytes)}
 	// Attach serves the connection from now on; on failure (a TLS handshake
 	// that did not complete) nothing else holds it.
 	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
 	if err != nil {
-		c.timer.Stop()
+		c.stopTimer()
 		m.release(c)
 		m.api.Log().Debug("connection failed", "ip", ip, "err", err)
 		return
@@ -93,6 +94,9 @@ func (c *conn) nc() *netio.Conn { return c.ncp.Load() }
 // Data is netio's callback with the unconsumed input.
 func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 	c.setConn(nc)
+	if c.reader == nil && !c.unpark() {
+		return len(window), nil
+	}
 	if d := c.rate.Take(len(window)-c.pending, time.Now()); d > 0 {
 		nc.Pause(d)
 	}
@@ -143,13 +147,46 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 	c.reader.Shift(n)
 	consumed += n
 	c.pending = len(window) - consumed
+	if c.pending == 0 && c.state == stateOpen {
+		c.park()
+	}
 	return consumed, nil
+}
+
+// park gives the reader back to the pool when the session has nothing
+// half-read: most sessions are idle most of the time, and a Reader is over
+// a kilobyte where its parked state is a couple of hundred bytes.
+func (c *conn) park() {
+	p, ok := c.reader.Park(c.parked[:0])
+	if !ok {
+		return
+	}
+	c.parked = p
+	c.reader.Reset()
+	c.m.readers.Put(c.reader)
+	c.reader = nil
+	if c.sess != nil {
+		c.sess.Idle()
+	}
+}
+
+// unpark takes a reader for input that arrived on an idle session.
+func (c *conn) unpark() bool {
+	c.reader = c.m.readers.Get().(*stanza.Reader)
+	if err := c.reader.Unpark(c.parked); err != nil {
+		// Park made these bytes, so this is a bug, not bad input: end the
+		// one stream rather than the daemon.
+		c.fail(&stream.Error{Condition: stream.InternalServerError})
+		c.m.api.Log().Error("cannot restore the stream reader", "ip", c.ip, "err", err)
+		return false
+	}
+	return true
 }
 
 // Closed is netio's callback when the connection is gone.
 func (c *conn) Closed(_ *netio.Conn, err error) {
 	c.closing.Store(true)
-	c.timer.Stop()
+	c.stopTimer()
 	if t := c.ka.Load(); t != nil {
 		t.Stop()
 	}
@@ -159,6 +196,14 @@ func (c *conn) Closed(_ *netio.Conn, err error) {
 	c.m.release(c)
 	if err != nil && !errors.Is(err, netio.ErrClosed) {
 		c.m.api.Log().Debug("connection closed", "ip", c.ip, "err", err)
+	}
+}
+
+// stopTimer ends the negotiation timeouts for good, dropping the timer so
+// that a bound session does not keep it.
+func (c *conn) stopTimer() {
+	if t := c.timer.Swap(nil); t != nil {
+		t.Stop()
 	}
 }
 
@@ -235,7 +280,9 @@ func (c *conn) onHeader(tok *xml.Token) {
 		return
 	}
 	c.host, c.id = host, resp.ID
-	c.timer.Reset(c.m.cfg.AuthTimeout)
+	if t := c.timer.Load(); t != nil {
+		t.Reset(c.m.cfg.AuthTimeout)
+	}
 	c.write(c.features())
 	if c.authed {
 		c.state = stateBind
@@ -507,7 +554,7 @@ func (c *conn) bind(st *stanza.Stanza) {
 		c.errorIQ(st, core.ErrModify, "bad-request", "invalid resource")
 		return
 	}
-	c.timer.Stop()
+	c.stopTimer()
 	c.state = stateOpen
 	// Negotiation is over: an idle session keeps none of its buffers.
 	c.mechs, c.cb = nil, sasl.ChannelBinding{}

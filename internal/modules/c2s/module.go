@@ -17,6 +17,8 @@ import (
 	"xmppd/internal/core"
 	"xmppd/internal/netio"
 	"xmppd/internal/sasl"
+	"xmppd/internal/stanza"
+	"xmppd/internal/xml"
 )
 
 func init() {
@@ -35,6 +37,10 @@ type Module struct {
 
 	ipThrottle, userThrottle *sasl.Throttle
 
+	// readers lends stream readers to connections that have input; an idle
+	// bound session keeps only its parked reader state.
+	readers sync.Pool
+
 	mu    sync.Mutex
 	perIP map[string]int
 	conns map[*conn]struct{}
@@ -47,6 +53,7 @@ func (m *Module) Load(api *core.API) error {
 	m.api, m.srv = api, api.Server()
 	cfg := m.srv.Config
 	m.cfg, m.limit = cfg.C2S, cfg.StanzaSizeLimit
+	m.readers.New = func() any { return stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}) }
 	m.perIP, m.conns = map[string]int{}, map[*conn]struct{}{}
 	m.ipThrottle, m.userThrottle = sasl.NewThrottle(4096), sasl.NewThrottle(4096)
 	m.logins = api.Counter("logins", "successful SASL authentications")

@@ -17,10 +17,10 @@ var stateKey = core.NewKey("presence")
 // state is what the module keeps on each session.
 type state struct {
 	mu sync.Mutex
-	// last is the session's last available presence as its client sent it,
-	// for answering probes with the full stanza (RFC 6121 §4.3.2); nil
-	// while the session is unavailable.
-	last *stanza.Stanza
+	// avail says the session has sent available presence; the stanza
+	// itself, for answering probes in full (RFC 6121 §4.3.2), is the one
+	// core.Session keeps.
+	avail bool
 	// directed lists the JIDs that got directed available presence and
 	// must hear of unavailability (RFC 6121 §4.6.3).
 	directed []string
@@ -125,8 +125,8 @@ func (m *Module) available(ev *core.Event) {
 	stt := ensureState(s)
 	prio := priority(st)
 	stt.mu.Lock()
-	initial := stt.last == nil
-	stt.last = st.Clone()
+	initial := !stt.avail
+	stt.avail = true
 	stt.mu.Unlock()
 	s.SetPresence(st.AppendStamped(nil, s.JID.String()), prio)
 	from := []byte(s.JID.String())
@@ -165,8 +165,8 @@ func (m *Module) offline(origin, s *core.Session, mk func(to string) []byte) {
 		return
 	}
 	stt.mu.Lock()
-	was, directed := stt.last != nil, stt.directed
-	stt.last, stt.directed = nil, nil
+	was, directed := stt.avail, stt.directed
+	stt.avail, stt.directed = false, nil
 	stt.mu.Unlock()
 	s.SetPresence(nil, 0)
 	if was {
@@ -427,17 +427,16 @@ func (m *Module) toJID(origin *core.Session, to string, p []byte) {
 // lastOf returns x's last available presence from x's full JID to 'to',
 // or nil when x is unavailable.
 func lastOf(x *core.Session, to string) []byte {
-	stt := stateOf(x)
-	if stt == nil {
+	raw := x.Presence()
+	if raw == nil {
 		return nil
 	}
-	stt.mu.Lock()
-	last := stt.last
-	stt.mu.Unlock()
-	if last == nil {
+	// Probes are rare next to broadcasts, so the stanza is kept as bytes
+	// and read back here rather than kept parsed on every session.
+	last, err := stanza.Reparse(raw, stanza.NSClient)
+	if err != nil {
 		return nil
 	}
-	// AppendWithAddrs only reads the clone, so sharing it is safe.
 	return last.AppendWithAddrs(nil, []byte(x.JID.String()), []byte(to))
 }
 
