@@ -61,6 +61,14 @@ func xmppd(ctx context.Context, stdin string, args ...string) *exec.Cmd {
 
 func startDaemon(t *testing.T, file string) *exec.Cmd {
 	t.Helper()
+	d, _ := startDaemonLog(t, file)
+	return d
+}
+
+// startDaemonLog starts the daemon and waits until it is ready; the buffer
+// fills with its log.
+func startDaemonLog(t *testing.T, file string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
 	d := xmppd(context.Background(), "", "serve", "-c", file)
 	log := &syncBuffer{}
 	d.Stderr = log
@@ -75,7 +83,75 @@ func startDaemon(t *testing.T, file string) *exec.Cmd {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return d
+	return d, log
+}
+
+// waitLog waits until the daemon has logged want n times in all.
+func waitLog(t *testing.T, log *syncBuffer, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(log.String(), want) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", want, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSighup: SIGHUP applies an edited configuration (a new listener) while
+// an open connection stays; a broken file changes nothing, and a change
+// only a restart can make is logged as such.
+func TestSighup(t *testing.T) {
+	file, dir := writeConfig(t)
+	d, log := startDaemonLog(t, file)
+	orig, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", listenerAddr(string(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	port := freePort(t)
+	edited := string(orig) + fmt.Sprintf("config listener 'extra'\n\toption address '127.0.0.1'\n\toption port '%d'\n\toption tls 'starttls'\n", port)
+	rewrite := func(text string) {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.Process.Signal(syscall.SIGHUP)
+	}
+	rewrite(edited)
+	waitLog(t, log, "msg=reloaded", 1)
+	extra, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("new listener: %v", err)
+	}
+	extra.Close()
+	// The connection from before the reload is still served.
+	fmt.Fprintf(c, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	if n, err := c.Read(buf); err != nil || !strings.Contains(string(buf[:n]), "stream:stream") {
+		t.Fatalf("old connection after reload: %v %q", err, buf[:n])
+	}
+
+	rewrite(edited + "config bogus 'x'\n")
+	waitLog(t, log, "reload failed", 1)
+	rewrite(strings.Replace(edited, dir+"/var", dir+"/elsewhere", 1))
+	waitLog(t, log, "what=data_dir", 1)
+	waitLog(t, log, "msg=reloaded", 2)
+	if extra, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Fatalf("listener after a failed reload: %v", err)
+	}
+	extra.Close()
+}
+
+// listenerAddr finds the c2s listener's address in a test configuration.
+func listenerAddr(cfg string) string {
+	i := strings.Index(cfg, "option port '") + len("option port '")
+	return "127.0.0.1:" + cfg[i:i+strings.Index(cfg[i:], "'")]
 }
 
 // syncBuffer is a buffer the child's output goroutine and the test share.

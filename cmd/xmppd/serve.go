@@ -43,12 +43,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	level.Set(logLevel(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if cfg.MemoryLimit > 0 {
-		debug.SetMemoryLimit(cfg.MemoryLimit)
-	}
-	if cfg.GCPercent > 0 {
-		debug.SetGCPercent(cfg.GCPercent)
-	}
+	applyRuntime(cfg)
 	log.Info("starting", "version", version.String(), "config", source, "data", cfg.DataDir)
 
 	srv, err := core.New(cfg, log)
@@ -78,9 +73,35 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reload applies SIGHUP: the configuration is read again and what can change
-// in place (log level, certificates) changes without dropping a session; a
-// configuration with errors changes nothing.
+// The runtime's memory settings before the configuration's: Go's defaults,
+// or GOMEMLIMIT and GOGC from the environment.
+var startLimit, startGC = debug.SetMemoryLimit(-1), readGCPercent()
+
+func readGCPercent() int {
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	return gc
+}
+
+// applyRuntime sets the runtime's memory options; 0 means the settings
+// from before, so a reload that removes an option restores them.
+func applyRuntime(cfg *config.Config) {
+	limit, gc := cfg.MemoryLimit, cfg.GCPercent
+	if limit <= 0 {
+		limit = startLimit
+	}
+	if gc <= 0 {
+		gc = startGC
+	}
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(gc)
+}
+
+// reload applies SIGHUP: the configuration is read again and applied
+// without dropping a session (log level, runtime memory options, modules
+// and their options, client connection options, listeners, certificates).
+// A configuration with errors changes nothing; what needs a restart is
+// logged and waits for it.
 func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logger) {
 	cfg, source, err := loadConfig(file)
 	if err != nil {
@@ -88,24 +109,13 @@ func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logge
 		return
 	}
 	level.Set(logLevel(cfg.LogLevel))
-	if changed := structuralChange(srv.Config, cfg); changed != "" {
-		log.Warn("reload: this change takes effect at the next restart", "what", changed)
+	applyRuntime(cfg)
+	restart, err := srv.Reload(cfg)
+	for _, what := range restart {
+		log.Warn("reload: this change takes effect at the next restart", "what", what)
 	}
-	srv.Events.Fire("reload", &core.Event{Data: cfg})
+	if err != nil {
+		log.Error("reload: some modules kept their old options", "err", err)
+	}
 	log.Info("reloaded", "config", source)
-}
-
-// structuralChange names what a reload cannot apply in place.
-func structuralChange(old, cur *config.Config) string {
-	switch {
-	case fmt.Sprint(old.Hosts) != fmt.Sprint(cur.Hosts):
-		return "hosts"
-	case fmt.Sprint(old.Listeners) != fmt.Sprint(cur.Listeners):
-		return "listeners"
-	case old.DataDir != cur.DataDir:
-		return "data_dir"
-	case fmt.Sprint(old.ModulesEnabled) != fmt.Sprint(cur.ModulesEnabled):
-		return "modules_enabled"
-	}
-	return ""
 }

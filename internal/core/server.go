@@ -90,12 +90,12 @@ func (srv *Server) NewSession(h *Host, bare jid.JID, out Sender) *Session {
 // unloads what was loaded, so a start is all or nothing.
 func (srv *Server) Start() error {
 	srv.Started = time.Now()
-	if err := srv.checkModuleNames(); err != nil {
+	if err := checkModuleNames(srv.Config); err != nil {
 		return err
 	}
 	for _, m := range Registered() {
 		if m.Global && (m.Auto || slices.Contains(srv.Config.ModulesEnabled, m.Name)) {
-			api, err := srv.load(m, nil)
+			api, err := srv.load(m, nil, srv.Config)
 			if err != nil {
 				srv.Stop()
 				return err
@@ -110,7 +110,7 @@ func (srv *Server) Start() error {
 			if m.Global || slices.Contains(disabled, m.Name) || !(m.Auto || slices.Contains(enabled, m.Name)) {
 				continue
 			}
-			api, err := srv.load(m, h)
+			api, err := srv.load(m, h, srv.Config)
 			if err != nil {
 				srv.Stop()
 				return err
@@ -123,15 +123,15 @@ func (srv *Server) Start() error {
 }
 
 // checkModuleNames rejects modules_enabled entries that are not compiled in.
-func (srv *Server) checkModuleNames() error {
+func checkModuleNames(cfg *config.Config) error {
 	known := map[string]bool{}
 	var names []string
 	for _, m := range Registered() {
 		known[m.Name] = true
 		names = append(names, m.Name)
 	}
-	lists := [][]string{srv.Config.ModulesEnabled}
-	for _, h := range srv.Config.Hosts {
+	lists := [][]string{cfg.ModulesEnabled}
+	for _, h := range cfg.Hosts {
 		lists = append(lists, h.ModulesEnabled)
 	}
 	for _, l := range lists {
@@ -144,7 +144,7 @@ func (srv *Server) checkModuleNames() error {
 	return nil
 }
 
-func (srv *Server) load(m ModuleInfo, h *Host) (*API, error) {
+func (srv *Server) load(m ModuleInfo, h *Host, cfg *config.Config) (*API, error) {
 	domain := ""
 	log := srv.Log.With("mod", m.Name)
 	if h != nil {
@@ -152,7 +152,7 @@ func (srv *Server) load(m ModuleInfo, h *Host) (*API, error) {
 		log = h.Log.With("mod", m.Name)
 	}
 	api := &API{info: m, srv: srv, host: h, log: log,
-		opts: config.NewReader(srv.Config.File, srv.Config.ModuleSection(m.Name, domain))}
+		opts: config.NewReader(cfg.File, cfg.ModuleSection(m.Name, domain))}
 	api.mod = m.New()
 	if err := api.mod.Load(api); err != nil {
 		api.unload()

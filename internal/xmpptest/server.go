@@ -24,6 +24,7 @@ type Server struct {
 	StartTLS string // address of the STARTTLS listener
 	Direct   string // address of the direct TLS listener
 	Dir      string
+	UCI      string // the configuration it started with
 }
 
 // FreePort returns a port that was free a moment ago on 127.0.0.1.
@@ -68,11 +69,7 @@ config listener 'c2s_direct_tls'
 	option port '%d'
 	option tls 'direct'
 `, dir, extra, p1, p2)
-	f, err := config.Parse("test.uci", []byte(uci))
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.FromFile(f)
+	cfg, err := parse(uci)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +86,26 @@ config listener 'c2s_direct_tls'
 		return nil, err
 	}
 	t.Cleanup(srv.Stop)
-	return &Server{Server: srv, Domain: "localhost", Dir: dir,
+	return &Server{Server: srv, Domain: "localhost", Dir: dir, UCI: uci,
 		StartTLS: fmt.Sprintf("127.0.0.1:%d", p1), Direct: fmt.Sprintf("127.0.0.1:%d", p2)}, nil
+}
+
+func parse(uci string) (*config.Config, error) {
+	f, err := config.Parse("test.uci", []byte(uci))
+	if err != nil {
+		return nil, err
+	}
+	return config.FromFile(f)
+}
+
+// Reload applies uci, an edit of the server's UCI text, as SIGHUP does.
+func (s *Server) Reload(t testing.TB, uci string) (restart []string, err error) {
+	t.Helper()
+	cfg, err := parse(uci)
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	return s.Server.Reload(cfg)
 }
 
 // AddUser creates an account or fails the test.

@@ -55,7 +55,7 @@ type conn struct {
 func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 	c := &conn{m: m, ip: ip, secure: direct,
 		reader: m.readers.Get().(*stanza.Reader),
-		rate:   stream.NewRateLimiter(m.cfg.RateBytes, m.cfg.RateBurst)}
+		rate:   stream.NewRateLimiter(m.conf().RateBytes, m.conf().RateBurst)}
 	m.mu.Lock()
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
@@ -63,10 +63,10 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 	if !direct {
 		tlsCfg = nil
 	}
-	c.timer.Store(time.AfterFunc(m.cfg.OpenTimeout, func() {
+	c.timer.Store(time.AfterFunc(m.conf().OpenTimeout, func() {
 		c.Close(stream.ConnectionTimeout, "no stream header in time")
 	}))
-	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.cfg.QueueBytes)}
+	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.conf().QueueBytes)}
 	// Attach serves the connection from now on; on failure (a TLS handshake
 	// that did not complete) nothing else holds it.
 	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
@@ -281,7 +281,7 @@ func (c *conn) onHeader(tok *xml.Token) {
 	}
 	c.host, c.id = host, resp.ID
 	if t := c.timer.Load(); t != nil {
-		t.Reset(c.m.cfg.AuthTimeout)
+		t.Reset(c.m.conf().AuthTimeout)
 	}
 	c.write(c.features())
 	if c.authed {
@@ -294,7 +294,7 @@ func (c *conn) onHeader(tok *xml.Token) {
 // plainAllowed reports whether SASL may run without TLS on this connection:
 // only on loopback, and only when configured (benchmarks, local daemons).
 func (c *conn) plainAllowed() bool {
-	if !c.m.cfg.PlainOnLoopback {
+	if !c.m.conf().PlainOnLoopback {
 		return false
 	}
 	ip := net.ParseIP(c.ip)
@@ -545,7 +545,7 @@ func (c *conn) bind(st *stanza.Stanza) {
 	if r := tree.Child(stanza.NSBind, "bind").Child(stanza.NSBind, "resource"); r != nil {
 		resource = r.Text()
 	}
-	full, err := c.sess.Host.Bind(c.sess, resource, c.m.cfg.ResourceConflict)
+	full, err := c.sess.Host.Bind(c.sess, resource, c.m.conf().ResourceConflict)
 	switch {
 	case errors.Is(err, core.ErrConflict):
 		c.errorIQ(st, core.ErrCancel, "conflict", "")
@@ -559,7 +559,7 @@ func (c *conn) bind(st *stanza.Stanza) {
 	// Negotiation is over: an idle session keeps none of its buffers.
 	c.mechs, c.cb = nil, sasl.ChannelBinding{}
 	defer func() { c.buf = nil }()
-	if c.m.cfg.Keepalive > 0 {
+	if c.m.conf().Keepalive > 0 {
 		c.keepalive()
 	}
 	var b stanza.Builder
@@ -572,12 +572,12 @@ func (c *conn) bind(st *stanza.Stanza) {
 // keeps NAT mappings open and reveals dead peers to TCP.
 func (c *conn) keepalive() {
 	var t *time.Timer
-	t = time.AfterFunc(c.m.cfg.Keepalive, func() {
+	t = time.AfterFunc(c.m.conf().Keepalive, func() {
 		if c.closing.Load() {
 			return
 		}
 		if nc := c.nc(); nc != nil && nc.Write([]byte{' '}) == nil {
-			t.Reset(c.m.cfg.Keepalive)
+			t.Reset(c.m.conf().Keepalive)
 		}
 	})
 	c.ka.Store(t)

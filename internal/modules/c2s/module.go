@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"xmppd/internal/certs"
@@ -29,7 +30,7 @@ func init() {
 type Module struct {
 	api    *core.API
 	srv    *core.Server
-	cfg    config.C2S
+	cfg    atomic.Pointer[config.C2S] // replaced whole on reload
 	limit  int
 	poller *netio.Poller
 	certs  *certs.Manager
@@ -41,9 +42,10 @@ type Module struct {
 	// bound session keeps only its parked reader state.
 	readers sync.Pool
 
-	mu    sync.Mutex
-	perIP map[string]int
-	conns map[*conn]struct{}
+	mu        sync.Mutex
+	perIP     map[string]int
+	conns     map[*conn]struct{}
+	listeners map[config.Listener]net.Listener // by configuration, Line cleared
 
 	logins, failures *core.Counter
 }
@@ -52,9 +54,11 @@ type Module struct {
 func (m *Module) Load(api *core.API) error {
 	m.api, m.srv = api, api.Server()
 	cfg := m.srv.Config
-	m.cfg, m.limit = cfg.C2S, cfg.StanzaSizeLimit
+	c2sCfg := cfg.C2S
+	m.cfg.Store(&c2sCfg)
+	m.limit = cfg.StanzaSizeLimit
 	m.readers.New = func() any { return stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}) }
-	m.perIP, m.conns = map[string]int{}, map[*conn]struct{}{}
+	m.perIP, m.conns, m.listeners = map[string]int{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}
 	m.ipThrottle, m.userThrottle = sasl.NewThrottle(4096), sasl.NewThrottle(4096)
 	m.logins = api.Counter("logins", "successful SASL authentications")
 	m.failures = api.Counter("auth_failures", "failed SASL authentications")
@@ -83,28 +87,63 @@ func (m *Module) Load(api *core.API) error {
 		return float64(len(m.conns))
 	})
 
-	for _, l := range cfg.Listeners {
-		if l.Type != "c2s" {
-			continue
-		}
-		ln, err := api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
-		if err != nil {
-			return err
-		}
-		api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS)
-		go m.accept(ln.(*net.TCPListener), l.TLS)
+	if err := m.listen(cfg.Listeners); err != nil {
+		return err
 	}
 	api.HookServer("server-stopping", core.PriorityModule, func(*core.Event) bool {
 		m.closeAll("system-shutdown", "the server is shutting down")
 		return false
 	})
-	api.HookServer("reload", core.PriorityModule, func(*core.Event) bool {
-		if err := m.certs.Reload(); err != nil {
-			api.Log().Error("certificates not reloaded; the old ones stay in use", "err", err)
-		}
-		return false
-	})
 	return nil
+}
+
+// conf returns the client connection options in force.
+func (m *Module) conf() *config.C2S { return m.cfg.Load() }
+
+// listen opens the c2s listeners of want that are not open yet and closes
+// the open ones want no longer has; connections they accepted stay.
+func (m *Module) listen(want []config.Listener) error {
+	keep := map[config.Listener]bool{}
+	for _, l := range want {
+		if l.Type == "c2s" {
+			l.Line, l.Name = 0, ""
+			keep[l] = true
+		}
+	}
+	// Close first: a listener that moved may want the address back.
+	for l, ln := range m.listeners {
+		if !keep[l] {
+			ln.Close()
+			delete(m.listeners, l)
+			m.api.Log().Info("stopped listening", "addr", ln.Addr().String())
+		}
+	}
+	for _, l := range want {
+		l.Line, l.Name = 0, ""
+		if !keep[l] || m.listeners[l] != nil {
+			continue
+		}
+		ln, err := m.api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
+		if err != nil {
+			return err
+		}
+		m.listeners[l] = ln
+		m.api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS)
+		go m.accept(ln.(*net.TCPListener), l.TLS)
+	}
+	return nil
+}
+
+// Reload implements core.Reloader: new connection options apply to every
+// connection from now on, listeners open and close to match, and
+// certificates are read again; established sessions stay.
+func (m *Module) Reload(api *core.API, cfg *config.Config) error {
+	c2sCfg := cfg.C2S
+	m.cfg.Store(&c2sCfg)
+	if err := m.certs.Reload(); err != nil {
+		api.Log().Error("certificates not reloaded; the old ones stay in use", "err", err)
+	}
+	return m.listen(cfg.Listeners)
 }
 
 func (m *Module) accept(ln *net.TCPListener, mode string) {
@@ -135,8 +174,8 @@ func (m *Module) accept(ln *net.TCPListener, mode string) {
 func (m *Module) admit(ip string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.cfg.MaxPerIP > 0 && m.perIP[ip] >= m.cfg.MaxPerIP {
-		m.api.Log().Warn("connection refused: too many from one address", "ip", ip, "limit", m.cfg.MaxPerIP)
+	if m.conf().MaxPerIP > 0 && m.perIP[ip] >= m.conf().MaxPerIP {
+		m.api.Log().Warn("connection refused: too many from one address", "ip", ip, "limit", m.conf().MaxPerIP)
 		return false
 	}
 	m.perIP[ip]++
