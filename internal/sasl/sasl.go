@@ -52,6 +52,13 @@ type Failure struct {
 	Text      string
 }
 
+// TextDowngrade is the Text of the NotAuthorized failure for a client that
+// could have used channel binding but did not see it offered (RFC 5802 §6).
+// No password was tried, so it is no reason to throttle: stock clients that
+// know only tls-unique end up here before falling back to another
+// mechanism.
+const TextDowngrade = "server-does-support-channel-binding"
+
 // Error returns the condition and the text.
 func (f *Failure) Error() string {
 	if f.Text == "" {

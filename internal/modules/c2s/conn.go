@@ -505,7 +505,10 @@ func (c *conn) saslError(err error) {
 	if !errors.As(err, &f) {
 		f = &sasl.Failure{Condition: sasl.TemporaryAuthFailure}
 	}
-	if f.Condition == sasl.NotAuthorized {
+	if f.Condition == sasl.NotAuthorized && f.Text == sasl.TextDowngrade {
+		// No password was tried: not a failure to throttle.
+		f = &sasl.Failure{Condition: sasl.NotAuthorized}
+	} else if f.Condition == sasl.NotAuthorized {
 		// Say nothing beyond the condition: wrong password and unknown
 		// account must look the same.
 		f = &sasl.Failure{Condition: sasl.NotAuthorized}

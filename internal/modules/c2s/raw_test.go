@@ -2,6 +2,7 @@ package c2s_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -277,4 +278,41 @@ func TestWhitespaceKeepalive(t *testing.T) {
 	if n, err := r.c.Read(b); err != nil || n != 1 || b[0] != ' ' {
 		t.Fatalf("got %q %v", b[:n], err)
 	}
+}
+
+// TestDowngradeRefusalNotThrottled: SCRAM with gs2 flag y after -PLUS was
+// offered is refused (RFC 5802 §6), but no password was tried, so clients
+// that then fall back to another mechanism are not locked out.
+func TestDowngradeRefusalNotThrottled(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	s.AddUser(t, "juliet", "balcony")
+	for i := range 8 {
+		r := dialRaw(t, s.StartTLS)
+		r.startTLS()
+		r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>" +
+			base64.StdEncoding.EncodeToString([]byte("y,,n=juliet,r=abcdefgh"+fmt.Sprint(i))) + "</auth>")
+		if got := r.expect("</failure>"); !strings.Contains(got, "<not-authorized/>") {
+			t.Fatalf("downgrade attempt %d: %s", i, got)
+		}
+		r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+			base64.StdEncoding.EncodeToString([]byte("\x00juliet\x00balcony")) + "</auth>")
+		r.expect("<success")
+	}
+}
+
+// startTLS upgrades the stream and opens the next one.
+func (r *rawClient) startTLS() {
+	r.t.Helper()
+	r.send(rawHeader)
+	r.expect("</stream:features>")
+	r.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+	r.expect("<proceed")
+	tc := tls.Client(r.c, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
+	if err := tc.Handshake(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.c = tc
+	r.got.Reset()
+	r.send(rawHeader)
+	r.expect("</stream:features>")
 }
