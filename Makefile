@@ -11,13 +11,15 @@ FUZZTIME ?= 10s
 # Static, reproducible, stripped: the binary has to fit in a router's flash.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$(VERSION)"
 
-.PHONY: help build run test bench fuzz lint cross test-cross clean
+.PHONY: help build run test interop bench bench-peers fuzz lint cross test-cross clean
 
 help:
 	@echo 'build       bin/xmppd for this machine'
 	@echo 'run         build, then run bin/xmppd serve'
 	@echo 'test        go test ./...'
+	@echo 'interop     slixmpp clients (python3-slixmpp) against bin/xmppd'
 	@echo 'bench       all benchmarks with allocation counts'
+	@echo 'bench-peers load scenarios against xmppd, Prosody and ejabberd (about 15 min)'
 	@echo 'fuzz        every Fuzz target for FUZZTIME each (default $(FUZZTIME))'
 	@echo 'lint        gofmt, go vet, and staticcheck when installed'
 	@echo 'cross       release binaries for the router targets into dist/'
@@ -35,8 +37,17 @@ run: build
 test:
 	go test ./...
 
+# Real slixmpp clients from Debian's python3-slixmpp against the built daemon.
+interop: build
+	bash scripts/interop/run.sh
+
 bench:
 	go test -run='^$$' -bench=. -benchmem ./...
+
+# Not part of test or CI: it installs Prosody and ejabberd when missing and
+# takes about 15 minutes. docs/PERFORMANCE.md explains the figures.
+bench-peers: build
+	bash bench/peers/run.sh
 
 # One target at a time: `go test -fuzz` accepts only a single target per run.
 fuzz:
