@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"xmppd/internal/sasl"
@@ -16,114 +18,296 @@ import (
 // client is a minimal XMPP client: enough to log in and exchange stanzas as
 // fast as the server allows, without a library's overhead skewing figures.
 type client struct {
-	c    net.Conn
-	buf  []byte
-	have int
+	conn net.Conn
+	in   *splitter
+	jid  string // full JID, as bound
+	// early holds stanzas that came during the login after the bind,
+	// such as a server's disco#info query prompted by the initial
+	// presence: stanza returns them first.
+	early [][]byte
+
+	wmu  sync.Mutex
+	wbuf []byte
 }
+
+// opts says how clients log in; the same for every client of a run.
+type opts struct {
+	addr, domain, pass, mech string
+	tls                      bool
+	// presence is the initial presence, "<presence/>" when empty.
+	presence string
+}
+
+// stepTimeout bounds a whole login: a server that takes longer is
+// overloaded, and the login counts as failed.
+const stepTimeout = 30 * time.Second
 
 const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>`
 
-// readUntil reads until marker has arrived and returns everything up to and
-// including it, keeping the rest.
-func (c *client) readUntil(marker string, timeout time.Duration) (string, error) {
-	c.c.SetReadDeadline(time.Now().Add(timeout))
-	for {
-		if i := bytes.Index(c.buf[:c.have], []byte(marker)); i >= 0 {
-			end := i + len(marker)
-			out := string(c.buf[:end])
-			c.have = copy(c.buf, c.buf[end:c.have])
-			return out, nil
-		}
-		if c.have == len(c.buf) {
-			c.buf = append(c.buf, make([]byte, len(c.buf))...)
-		}
-		n, err := c.c.Read(c.buf[c.have:])
-		c.have += n
+// keys is shared by every login of the process, so a run logging in to the
+// same accounts again and again derives each SCRAM key once, as a real
+// client keeps its salted password.
+var keys = sasl.NewKeyCache()
+
+// login connects and logs in as user with resource: STARTTLS when o.tls,
+// SASL, resource binding, initial presence; it returns once the server has
+// sent that presence back to the new resource (RFC 6121 §4.2.2), so a
+// login counts only when the session is fully available.
+func login(o opts, user, resource string) (*client, error) {
+	nc, err := net.DialTimeout("tcp", o.addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{conn: nc, in: newSplitter(nc)}
+	if err := c.login(o, user, resource); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w", user, err)
+	}
+	c.conn.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func (c *client) login(o opts, user, resource string) error {
+	c.conn.SetDeadline(time.Now().Add(stepTimeout))
+	features, err := c.open(o.domain)
+	if err != nil {
+		return err
+	}
+	starttls := child(features, "starttls")
+	switch {
+	case o.tls && starttls == nil:
+		return errors.New("server offers no STARTTLS")
+	case !o.tls && starttls != nil && child(starttls, "required") != nil:
+		return errors.New("server requires STARTTLS: use -tls")
+	case o.tls:
+		c.write([]byte("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))
+		el, err := c.stanza()
 		if err != nil {
-			return string(c.buf[:c.have]), err
+			return err
+		}
+		if !nameIs(el, "proceed") {
+			return fmt.Errorf("STARTTLS refused: %.200s", el)
+		}
+		tc := tls.Client(c.conn, &tls.Config{ServerName: o.domain, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		c.conn = tc
+		c.in.reset(tc)
+		if features, err = c.open(o.domain); err != nil {
+			return err
+		}
+	}
+	if err := c.auth(features, o, user); err != nil {
+		return err
+	}
+	if features, err = c.open(o.domain); err != nil {
+		return err
+	}
+	if err := c.bind(features, resource); err != nil {
+		return err
+	}
+	p := o.presence
+	if p == "" {
+		p = "<presence/>"
+	}
+	c.write([]byte(p))
+	for {
+		el, err := c.read()
+		if err != nil {
+			return fmt.Errorf("waiting for own presence: %w", err)
+		}
+		if nameIs(el, "presence") && attrString(el, "from") == c.jid && attrString(el, "type") == "" {
+			return nil
+		}
+		if len(c.early) == maxEarly {
+			return errors.New("too many stanzas before own presence came back")
+		}
+		c.early = append(c.early, bytes.Clone(el))
+	}
+}
+
+// open sends a stream header and returns the stream features.
+func (c *client) open(domain string) ([]byte, error) {
+	fmt.Fprintf(c.conn, header, domain)
+	for {
+		kind, el, err := c.in.next()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case kind == kindClose:
+			return nil, errors.New("server closed the stream")
+		case kind == kindStanza && nameIs(el, "features"):
+			return el, nil
+		case kind == kindStanza && nameIs(el, "error"):
+			return nil, fmt.Errorf("stream error: %s", conditions(el))
 		}
 	}
 }
 
-// login connects and authenticates: TLS by STARTTLS when useTLS, SASL
-// mechanism mech (PLAIN or SCRAM-SHA-256), then binds resource and sends
-// initial presence.
-func login(addr, domain, user, pass, resource, mech string, useTLS bool) (*client, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+// maxEarly bounds what login keeps for later.
+const maxEarly = 1000
+
+// stanza returns the next top-level element, failing on the stream's end
+// or a stream error.
+func (c *client) stanza() ([]byte, error) {
+	if len(c.early) > 0 {
+		el := c.early[0]
+		c.early = c.early[1:]
+		return el, nil
+	}
+	return c.read()
+}
+
+// read is stanza without the stanzas kept during login.
+func (c *client) read() ([]byte, error) {
+	for {
+		kind, el, err := c.in.next()
+		switch {
+		case err != nil:
+			return nil, err
+		case kind == kindClose:
+			return nil, errors.New("server closed the stream")
+		case kind == kindOpen:
+			continue
+		case nameIs(el, "error") && bytes.HasPrefix(tagName(el), []byte("stream:")):
+			return nil, fmt.Errorf("stream error: %s", conditions(el))
+		}
+		return el, nil
+	}
+}
+
+// mechanisms lists what the features offer for SASL.
+func mechanisms(features []byte) []string {
+	var out []string
+	for _, m := range children(child(features, "mechanisms")) {
+		out = append(out, string(text(m)))
+	}
+	return out
+}
+
+func (c *client) auth(features []byte, o opts, user string) error {
+	if offered := mechanisms(features); !slices.Contains(offered, o.mech) {
+		return fmt.Errorf("server does not offer %s (offers %s)", o.mech, strings.Join(offered, " "))
+	}
+	sc, err := sasl.NewClient(o.mech, user, o.pass, "", sasl.ChannelBinding{})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c := &client{c: nc, buf: make([]byte, 2048)}
-	fail := func(err error) (*client, error) { nc.Close(); return nil, err }
-	const t = 30 * time.Second
-	fmt.Fprintf(c.c, header, domain)
-	if _, err := c.readUntil("</stream:features>", t); err != nil {
-		return fail(err)
-	}
-	var cb sasl.ChannelBinding
-	if useTLS {
-		c.c.Write([]byte("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))
-		if _, err := c.readUntil("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", t); err != nil {
-			return fail(err)
-		}
-		tc := tls.Client(nc, &tls.Config{ServerName: domain, InsecureSkipVerify: true})
-		if err := tc.Handshake(); err != nil {
-			return fail(err)
-		}
-		c.c, c.have = tc, 0
-		fmt.Fprintf(c.c, header, domain)
-		if _, err := c.readUntil("</stream:features>", t); err != nil {
-			return fail(err)
-		}
-	}
-	sc, err := sasl.NewClient(mech, user, pass, "", cb)
-	if err != nil {
-		return fail(err)
-	}
+	sc.UseKeyCache(keys)
 	resp, err := sc.Step(nil)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	fmt.Fprintf(c.c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>", mech, b64(resp))
+	c.write(fmt.Appendf(nil, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>", o.mech, b64(resp)))
 	for {
-		got, err := c.readUntil("</", t)
+		el, err := c.stanza()
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		rest, err := c.readUntil(">", t)
-		if err != nil {
-			return fail(err)
-		}
-		got += rest
 		switch {
-		case strings.Contains(got, "<success"):
-			goto bound
-		case strings.Contains(got, "<failure"):
-			return fail(errors.New("authentication failed: " + got))
-		case strings.Contains(got, "<challenge"):
-			data := got[strings.Index(got, ">")+1 : strings.LastIndex(got, "</")]
-			ch, err := base64.StdEncoding.DecodeString(data)
+		case nameIs(el, "success"):
+			// SCRAM's server-final message comes with the success, unless
+			// the server sent it in a last challenge, answered already.
+			if o.mech != sasl.PLAIN && len(text(el)) > 0 {
+				data, err := base64.StdEncoding.DecodeString(string(text(el)))
+				if err != nil {
+					return fmt.Errorf("SASL success data: %w", err)
+				}
+				if _, err := sc.Step(data); err != nil {
+					return err
+				}
+			}
+			return nil
+		case nameIs(el, "failure"):
+			return fmt.Errorf("authentication failed: %s", conditions(el))
+		case nameIs(el, "challenge"):
+			ch, err := base64.StdEncoding.DecodeString(string(text(el)))
 			if err != nil {
-				return fail(err)
+				return fmt.Errorf("SASL challenge: %w", err)
 			}
 			resp, err := sc.Step(ch)
 			if err != nil {
-				return fail(err)
+				return err
 			}
-			fmt.Fprintf(c.c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>", b64(resp))
+			c.write(fmt.Appendf(nil, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>", b64(resp)))
+		default:
+			return fmt.Errorf("unexpected during SASL: %.200s", el)
 		}
 	}
-bound:
-	fmt.Fprintf(c.c, header, domain)
-	if _, err := c.readUntil("</stream:features>", t); err != nil {
-		return fail(err)
+}
+
+// bind binds resource and, where a server still asks for it, opens the
+// legacy session (RFC 3921 §3; optional everywhere that says so).
+func (c *client) bind(features []byte, resource string) error {
+	if child(features, "bind") == nil {
+		return errors.New("server offers no resource binding")
 	}
-	fmt.Fprintf(c.c, "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>%s</resource></bind></iq>", resource)
-	if got, err := c.readUntil("</iq>", t); err != nil || !strings.Contains(got, "type='result'") {
-		return fail(fmt.Errorf("bind: %v %s", err, got))
+	c.write(fmt.Appendf(nil, "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>%s</resource></bind></iq>", resource))
+	el, err := c.result("bind")
+	if err != nil {
+		return fmt.Errorf("bind: %w", err)
 	}
-	c.c.Write([]byte("<presence/>"))
-	return c, nil
+	j := child(el, "jid")
+	if j == nil {
+		return fmt.Errorf("bind result without a JID: %.200s", el)
+	}
+	c.jid = string(text(j))
+	if s := child(features, "session"); s != nil && child(s, "optional") == nil {
+		c.write([]byte("<iq type='set' id='sess'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>"))
+		if _, err := c.result("sess"); err != nil {
+			return fmt.Errorf("session: %w", err)
+		}
+	}
+	return nil
+}
+
+// result waits for the answer to iq id, skipping anything else.
+func (c *client) result(id string) ([]byte, error) {
+	for {
+		el, err := c.stanza()
+		if err != nil {
+			return nil, err
+		}
+		if !nameIs(el, "iq") || attrString(el, "id") != id {
+			continue
+		}
+		if t := attrString(el, "type"); t != "result" {
+			return nil, fmt.Errorf("%s: %s", t, errorCondition(el))
+		}
+		return el, nil
+	}
+}
+
+// write sends b whole; callers on several goroutines may share a client.
+// A failed write shows up as a failed read soon after, which is where
+// clients count failures.
+func (c *client) write(b []byte) {
+	c.wmu.Lock()
+	c.conn.Write(b)
+	c.wmu.Unlock()
+}
+
+// close ends the stream politely and drops the connection without waiting.
+func (c *client) close() {
+	c.wmu.Lock()
+	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.conn.Write([]byte("</stream:stream>"))
+	c.wmu.Unlock()
+	c.conn.Close()
+}
+
+// conditions names what a failure or stream error says, without its
+// text.
+func conditions(el []byte) string {
+	var names []string
+	for _, n := range childNames(el) {
+		if n != "text" {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func b64(b []byte) string {

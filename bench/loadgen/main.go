@@ -1,85 +1,176 @@
 // Command loadgen drives an XMPP server on loopback with many clients and
-// reports one JSON line per scenario: what the load cost the server
-// (memory from /proc/PID/status) and what it achieved.
+// prints one JSON line per run: what the load cost the server (memory from
+// /proc/PID/status, CPU from /proc/PID/stat) and what it achieved.
+//
+// Scenarios: idle (memory of logged-in idle sessions), msg (chat messages
+// between pairs), pep (XEP-0163 notifications to subscribers), login
+// (complete logins and logouts) and create (accounts through xmppd's admin
+// socket). Exit status: 0 when the scenario ran, even if some clients
+// failed (the line's "failed" counts them, and stderr says so); 1 when it
+// could not run, with no line; 2 for bad flags; 3 when the server lacks
+// what the scenario needs (the line's "error" says what).
 package main
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
-	"runtime"
-	"sort"
+	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
+// report is a scenario's result line.
+type report interface{ base() *common }
+
+// holder is a result that keeps clients connected until it is printed.
+type holder interface{ release() }
+
 func main() {
-	scenario := flag.String("scenario", "idle", "idle (N logged-in clients held while memory is sampled), or create (make the accounts through -admin)")
-	admin := flag.String("admin", "", "admin socket of the server, for -scenario create")
-	accounts := flag.Int("accounts", 1, "accounts the clients spread over: <user>0 … <user>N-1 (1: just <user>)")
-	addr := flag.String("addr", "127.0.0.1:5222", "server address (loopback only)")
-	domain := flag.String("domain", "localhost", "XMPP domain")
-	user := flag.String("user", "bench", "account localpart (one account, a resource per client)")
-	pass := flag.String("pass", "bench", "password")
-	mech := flag.String("mech", "PLAIN", "SASL mechanism: PLAIN or SCRAM-SHA-256")
-	useTLS := flag.Bool("tls", false, "STARTTLS before authenticating")
-	n := flag.Int("n", 1000, "clients")
-	inflight := flag.Int("inflight", 50, "logins in flight at once")
-	pid := flag.Int("pid", 0, "server process to sample memory of")
-	settle := flag.Duration("settle", 3*time.Second, "wait after the logins before sampling")
-	flag.Parse()
-	if !strings.HasPrefix(*addr, "127.") && !strings.HasPrefix(*addr, "localhost:") && !strings.HasPrefix(*addr, "[::1]:") {
-		fmt.Fprintln(os.Stderr, "loadgen: only loopback addresses are allowed")
-		os.Exit(2)
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	scenario := fs.String("scenario", "idle", "idle, msg, pep, login, or create (make the accounts through -admin)")
+	admin := fs.String("admin", "", "admin socket of the server, for -scenario create")
+	accounts := fs.Int("accounts", 1, "accounts the idle and login clients cycle over: <user>0 … <user>N-1 (1: just <user>)")
+	addr := fs.String("addr", "127.0.0.1:5222", "server address (loopback only)")
+	domain := fs.String("domain", "localhost", "XMPP domain")
+	user := fs.String("user", "bench", "account localpart, before the account number")
+	pass := fs.String("pass", "bench", "password of every account")
+	mech := fs.String("mech", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-1 or SCRAM-SHA-256")
+	useTLS := fs.Bool("tls", false, "STARTTLS before authenticating (TLS 1.2 or later, certificate not checked)")
+	n := fs.Int("n", 1000, "idle: clients (one step); login: logins")
+	stepsFlag := fs.String("steps", "", "idle: ascending session counts at which to sample memory, e.g. 1000,5000 (default: -n)")
+	inflight := fs.Int("inflight", 50, "logins in flight at once")
+	pid := fs.Int("pid", 0, "server process to sample memory and CPU of")
+	settle := fs.Duration("settle", 3*time.Second, "idle: wait after each step's logins before sampling")
+	pairs := fs.Int("pairs", 50, "msg: pairs of clients (accounts <user>0 … <user>2P-1)")
+	window := fs.Int("window", 8, "msg: messages in flight per direction; pep: publishes in flight")
+	duration := fs.Duration("duration", 10*time.Second, "msg: measured phase")
+	warmup := fs.Duration("warmup", 2*time.Second, "msg: unmeasured phase before it")
+	subscribers := fs.Int("subscribers", 50, "pep: subscribers (accounts <user>1 … <user>S; <user>0 publishes)")
+	items := fs.Int("items", 1000, "pep: items to publish")
+	pepTimeout := fs.Duration("pep-timeout", 30*time.Second, "pep: wait for the notifications after the first publish")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's own CPU profile to this file, to check that it is not the bottleneck")
+	if err := fs.Parse(args); err != nil {
+		return 2
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			return 2
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	usage := func(msg string) int {
+		fmt.Fprintln(os.Stderr, "loadgen:", msg)
+		return 2
+	}
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !isLoopback(host) {
+		return usage("only loopback addresses are allowed")
+	}
+	switch *mech {
+	case "PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256":
+	default:
+		return usage("-mech must be PLAIN, SCRAM-SHA-1 or SCRAM-SHA-256")
+	}
+	if *inflight < 1 || *window < 1 || *accounts < 1 {
+		return usage("-inflight, -window and -accounts must be at least 1")
+	}
+	o := opts{addr: *addr, domain: *domain, pass: *pass, mech: *mech, tls: *useTLS}
+
+	var r report
+	var err error
 	switch *scenario {
 	case "idle":
-		idle(*addr, *domain, *user, *pass, *mech, *useTLS, *n, *accounts, *inflight, *pid, *settle)
+		steps := []int{*n}
+		if *stepsFlag != "" {
+			if steps, err = parseSteps(*stepsFlag); err != nil {
+				return usage(err.Error())
+			}
+		}
+		r, err = runIdle(idleConfig{opts: o, user: *user, accounts: *accounts, steps: steps, inflight: *inflight, pid: *pid, settle: *settle})
+	case "msg":
+		if *pairs < 1 {
+			return usage("-pairs must be at least 1")
+		}
+		r, err = runMsg(msgConfig{opts: o, user: *user, pairs: *pairs, window: *window, duration: *duration, warmup: *warmup, inflight: *inflight, pid: *pid})
+	case "pep":
+		if *subscribers < 1 || *items < 1 {
+			return usage("-subscribers and -items must be at least 1")
+		}
+		r, err = runPEP(pepConfig{opts: o, user: *user, subscribers: *subscribers, items: *items, window: *window, inflight: *inflight, pid: *pid, timeout: *pepTimeout})
+	case "login":
+		if *n < 1 {
+			return usage("-n must be at least 1")
+		}
+		r, err = runLogin(loginConfig{opts: o, user: *user, accounts: *accounts, n: *n, inflight: *inflight, pid: *pid})
 	case "create":
-		create(*admin, *domain, *user, *pass, *accounts)
+		return create(*admin, *domain, *user, *pass, *accounts)
 	default:
-		fmt.Fprintln(os.Stderr, "loadgen: unknown scenario", *scenario)
-		os.Exit(2)
+		return usage("unknown scenario " + *scenario)
 	}
+	return finish(r, err)
 }
 
-type result struct {
-	Scenario      string  `json:"scenario"`
-	Clients       int     `json:"clients"`
-	TLS           bool    `json:"tls"`
-	Failed        int     `json:"failed"`
-	LoginsPerSec  float64 `json:"logins_per_sec"`
-	LoginP50ms    float64 `json:"login_p50_ms"`
-	LoginP99ms    float64 `json:"login_p99_ms"`
-	RSSBeforeKiB  int     `json:"server_rss_before_kib,omitempty"`
-	RSSAfterKiB   int     `json:"server_rss_after_kib,omitempty"`
-	AnonBeforeKiB int     `json:"server_anon_before_kib,omitempty"`
-	AnonAfterKiB  int     `json:"server_anon_after_kib,omitempty"`
-	PerSessionB   int     `json:"server_bytes_per_session,omitempty"`
-	LoadgenCPUSec float64 `json:"loadgen_cpu_sec"`
+// finish prints the line and picks the exit status.
+func finish(r report, err error) int {
+	if err != nil && !errors.Is(err, errNoPEP) {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		return 1
+	}
+	b, _ := json.Marshal(r)
+	fmt.Println(string(b))
+	if h, ok := r.(holder); ok {
+		h.release()
+	}
+	switch c := r.base(); {
+	case errors.Is(err, errNoPEP):
+		fmt.Fprintln(os.Stderr, "loadgen:", c.Error)
+		return exitNotBuilt
+	case c.Failed > 0:
+		fmt.Fprintf(os.Stderr, "loadgen: %s: %d failed; the figures cover the rest\n", c.Scenario, c.Failed)
+	}
+	return 0
 }
 
-// account names client i's account.
-func account(user string, i, accounts int) string {
-	if accounts <= 1 {
-		return user
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
 	}
-	return user + strconv.Itoa(i%accounts)
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseSteps reads "1000,5000".
+func parseSteps(s string) ([]int, error) {
+	var steps []int
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 || (len(steps) > 0 && v <= steps[len(steps)-1]) {
+			return nil, fmt.Errorf("-steps %q: want ascending positive counts separated by commas", s)
+		}
+		steps = append(steps, v)
+	}
+	return steps, nil
 }
 
 // create makes the benchmark accounts through the daemon's admin socket,
 // one connection, one request per line.
-func create(path, domain, user, pass string, accounts int) {
+func create(path, domain, user, pass string, accounts int) int {
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen: admin socket:", err)
-		os.Exit(1)
+		return 1
 	}
 	defer c.Close()
 	enc, dec := json.NewEncoder(c), json.NewDecoder(c)
@@ -89,96 +180,13 @@ func create(path, domain, user, pass string, accounts int) {
 		var resp struct{ Error string }
 		if err := enc.Encode(req); err != nil || dec.Decode(&resp) != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: admin socket failed")
-			os.Exit(1)
+			return 1
 		}
 		if resp.Error != "" && !strings.Contains(resp.Error, "exists") {
 			fmt.Fprintln(os.Stderr, "loadgen:", resp.Error)
-			os.Exit(1)
+			return 1
 		}
 	}
 	fmt.Printf("{\"scenario\":\"create\",\"accounts\":%d,\"seconds\":%.1f}\n", accounts, time.Since(start).Seconds())
-}
-
-func idle(addr, domain, user, pass, mech string, useTLS bool, n, accounts, inflight, pid int, settle time.Duration) {
-	r := result{Scenario: "idle", Clients: n, TLS: useTLS}
-	r.RSSBeforeKiB, r.AnonBeforeKiB = procMem(pid)
-	clients := make([]*client, n)
-	lat := make([]time.Duration, n)
-	sem := make(chan struct{}, inflight)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	start := time.Now()
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := time.Now()
-			c, err := login(addr, domain, account(user, i, accounts), pass, "r"+strconv.Itoa(i), mech, useTLS)
-			lat[i] = time.Since(t0)
-			if err != nil {
-				mu.Lock()
-				r.Failed++
-				if r.Failed <= 3 {
-					fmt.Fprintln(os.Stderr, "loadgen: login:", err)
-				}
-				mu.Unlock()
-				return
-			}
-			clients[i] = c
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	r.LoginsPerSec = float64(n-r.Failed) / elapsed.Seconds()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r.LoginP50ms = float64(lat[n/2].Microseconds()) / 1000
-	r.LoginP99ms = float64(lat[n*99/100].Microseconds()) / 1000
-	time.Sleep(settle)
-	r.RSSAfterKiB, r.AnonAfterKiB = procMem(pid)
-	if pid != 0 && n > r.Failed {
-		r.PerSessionB = (r.RSSAfterKiB - r.RSSBeforeKiB) * 1024 / (n - r.Failed)
-	}
-	r.LoadgenCPUSec = cpuSeconds()
-	json.NewEncoder(os.Stdout).Encode(r)
-	for _, c := range clients {
-		if c != nil {
-			c.c.Close()
-		}
-	}
-	runtime.KeepAlive(clients)
-}
-
-// procMem reads VmRSS and RssAnon (KiB) of a process.
-func procMem(pid int) (rss, anon int) {
-	if pid == 0 {
-		return 0, 0
-	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		v, _ := strconv.Atoi(fields[1])
-		switch fields[0] {
-		case "VmRSS:":
-			rss = v
-		case "RssAnon:":
-			anon = v
-		}
-	}
-	return rss, anon
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return 0
 }

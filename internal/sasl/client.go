@@ -27,6 +27,8 @@ type Client struct {
 	// nonce makes the client nonce; tests replace it to replay the RFC
 	// examples.
 	nonce func() string
+	// cache, when set, holds keys derived in earlier exchanges.
+	cache *KeyCache
 
 	step        int
 	clientNonce string
@@ -176,7 +178,12 @@ func (c *Client) final(msg string) ([]byte, error) {
 	}
 
 	h := c.h
-	clientKey, serverKey, err := h.keys(c.password, salt, iterations)
+	var clientKey, serverKey []byte
+	if c.cache != nil {
+		clientKey, serverKey, err = c.cache.keys(h, c.password, salt, iterations)
+	} else {
+		clientKey, serverKey, err = h.keys(c.password, salt, iterations)
+	}
 	if err != nil {
 		return nil, err
 	}
