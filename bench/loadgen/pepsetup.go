@@ -48,9 +48,8 @@ func (p *pepClient) read() {
 
 // presence notes an available presence or a subscription approval that
 // client p got. Approvals count as well as presence: a server need not
-// send presence along with one when the subscription already existed
-// (a repeated run), and xmppd does not when the approver had subscribed to
-// the other side first.
+// send presence along with one when the subscription already existed (a
+// repeated run).
 func (r *pepRun) presence(p *pepClient, from string, available bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -152,15 +152,34 @@ func (c *Conn) serve() {
 	if c.closed.Load() || !c.busy.CompareAndSwap(false, true) {
 		return
 	}
-	if c.serveLocked() && !c.paused {
-		c.rearm()
+	switch c.serveLocked() {
+	case drained:
+		if !c.paused {
+			c.rearm()
+		}
+	case budgetSpent:
+		// Not a re-arm: with TLS the rest may already sit in crypto/tls's
+		// buffer, where no readiness event would ever announce it. A new
+		// goroutine lets other connections run first.
+		if !c.paused {
+			go c.serve()
+		}
 	}
 }
 
-// serveLocked reads until the socket is drained or the budget is spent; it
-// reports whether the connection wants to be re-armed. It clears busy before
-// returning so that the event a re-arm brings finds the connection free.
-func (c *Conn) serveLocked() (rearm bool) {
+// What serveLocked leaves to do.
+type served uint8
+
+const (
+	stopped     served = iota // closed or handed to the TLS handshake
+	drained                   // the socket would block: wait for readiness
+	budgetSpent               // input may remain: serve again
+)
+
+// serveLocked reads until the socket is drained or the budget is spent. It
+// clears busy before returning so that the event a re-arm brings finds the
+// connection free.
+func (c *Conn) serveLocked() served {
 	defer c.busy.Store(false)
 	for range readBudget {
 		if c.win == nil {
@@ -169,7 +188,7 @@ func (c *Conn) serveLocked() (rearm bool) {
 		if len(c.win) == cap(c.win) {
 			if cap(c.win) >= c.cfg.MaxWindow {
 				c.fail(ErrWindowFull)
-				return false
+				return stopped
 			}
 			grown := make([]byte, len(c.win), min(2*cap(c.win), c.cfg.MaxWindow))
 			copy(grown, c.win)
@@ -182,32 +201,38 @@ func (c *Conn) serveLocked() (rearm bool) {
 			used, herr := c.h.Data(c, c.win)
 			if herr != nil {
 				c.fail(herr)
-				return false
+				return stopped
 			}
 			if c.closed.Load() {
-				return false
+				return stopped
 			}
 			// What the handler queued for its own peer goes out once per read.
 			c.Flush()
 			c.win = c.win[:copy(c.win, c.win[used:])]
 			if c.tlsNext != nil {
 				c.beginTLS()
-				return false
+				return stopped
 			}
 		}
 		if err == errWouldBlock {
-			break
+			c.releaseWindow()
+			return drained
 		}
 		if err != nil {
 			c.fail(err)
-			return false
+			return stopped
 		}
 	}
+	c.releaseWindow()
+	return budgetSpent
+}
+
+// releaseWindow gives the window back when nothing in it is pending.
+func (c *Conn) releaseWindow() {
 	if len(c.win) == 0 {
 		putWindow(c.win)
 		c.win = nil
 	}
-	return true
 }
 
 func (c *Conn) rearm() {
@@ -223,7 +248,9 @@ func (c *Conn) Pause(d time.Duration) {
 	c.paused = true
 	time.AfterFunc(d, func() {
 		c.paused = false
-		c.rearm()
+		// Serve rather than re-arm: with TLS, input may be buffered where
+		// the poller cannot see it. A read that would block re-arms.
+		c.serve()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -199,5 +200,61 @@ func TestSlowConsumer(t *testing.T) {
 		}
 		nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		nc.Write(line)
+	}
+}
+
+// heldConn keeps what is written while hold is set and sends it in one
+// write on release, so that many TLS records reach the server together.
+type heldConn struct {
+	net.Conn
+	hold bool
+	buf  []byte
+}
+
+func (h *heldConn) Write(p []byte) (int, error) {
+	if h.hold {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *heldConn) release() error {
+	h.hold = false
+	_, err := h.Conn.Write(h.buf)
+	return err
+}
+
+// TestTLSRecordsBeyondBudget: more TLS records than one serving reads
+// arrive at once. crypto/tls takes them from the socket together, so no
+// readiness event will announce the ones left over; they must be served
+// all the same.
+func TestTLSRecordsBeyondBudget(t *testing.T) {
+	s := start(t, defaultCfg, true)
+	nc, err := net.Dial("tcp", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	hc := &heldConn{Conn: nc}
+	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	const lines = 4 * readBudget
+	hc.hold = true
+	for i := range lines {
+		fmt.Fprintf(tc, "line %d\n", i) // one record each
+	}
+	if err := hc.release(); err != nil {
+		t.Fatal(err)
+	}
+	tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(tc)
+	for i := range lines {
+		got, err := r.ReadString('\n')
+		if want := fmt.Sprintf("> line %d\n", i); err != nil || got != want {
+			t.Fatalf("answer %d of %d: %q, %v", i, lines, got, err)
+		}
 	}
 }
