@@ -4,11 +4,13 @@
 package xmpptest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 
 	"xmppd/internal/config"
@@ -50,7 +52,19 @@ func Start(t testing.TB, extra string) *Server {
 }
 
 // StartErr is Start for tests of configurations the server must refuse.
+// Test packages run in parallel, so a port FreePort found may be taken
+// before the server listens on it: that start is tried again on others.
 func StartErr(t testing.TB, extra string) (*Server, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s, err := start(t, extra)
+		if err == nil || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
+			return s, err
+		}
+	}
+}
+
+func start(t testing.TB, extra string) (*Server, error) {
 	t.Helper()
 	dir := t.TempDir()
 	p1, p2 := FreePort(t), FreePort(t)
