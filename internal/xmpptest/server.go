@@ -39,7 +39,8 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// Start runs a server for domain "localhost"; extra is UCI text appended to
+// Start runs a server for domain "localhost" with its data in a temporary
+// directory; extra is UCI text appended to
 // the configuration's global section (options such as c2s_max_per_ip), and
 // may start sections of its own (config module 'NAME').
 func Start(t testing.TB, extra string) *Server {
@@ -56,17 +57,32 @@ func Start(t testing.TB, extra string) *Server {
 // before the server listens on it: that start is tried again on others.
 func StartErr(t testing.TB, extra string) (*Server, error) {
 	t.Helper()
+	return startIn(t, t.TempDir(), extra)
+}
+
+// StartIn is Start with the data in dir, so that a test can stop a server
+// and start another on the same data.
+func StartIn(t testing.TB, dir, extra string) *Server {
+	t.Helper()
+	s, err := startIn(t, dir, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func startIn(t testing.TB, dir, extra string) (*Server, error) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		s, err := start(t, extra)
+		s, err := start(t, dir, extra)
 		if err == nil || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
 			return s, err
 		}
 	}
 }
 
-func start(t testing.TB, extra string) (*Server, error) {
+func start(t testing.TB, dir, extra string) (*Server, error) {
 	t.Helper()
-	dir := t.TempDir()
 	p1, p2 := FreePort(t), FreePort(t)
 	uci := fmt.Sprintf(`config xmppd 'main'
 	option data_dir '%s'

@@ -5,9 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/xml"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -21,8 +18,6 @@ import (
 	mroster "mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 
-	"xmppd/internal/config"
-	"xmppd/internal/core"
 	"xmppd/internal/modules/roster"
 	"xmppd/internal/xmpptest"
 )
@@ -325,45 +320,11 @@ func TestRosterVersion(t *testing.T) {
 	}
 }
 
-// startAt runs a server with its data in dir, so that a second one can
-// start on the same data.
-func startAt(t *testing.T, dir string) (*core.Server, string) {
-	t.Helper()
-	port := xmpptest.FreePort(t)
-	uci := fmt.Sprintf(`config xmppd 'main'
-	option data_dir '%s'
-config host 'localhost'
-	option domain 'localhost'
-config listener 'c2s'
-	option address '127.0.0.1'
-	option port '%d'
-	option tls 'starttls'
-`, dir, port)
-	f, err := config.Parse("test.uci", []byte(uci))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.FromFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := core.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return srv, fmt.Sprintf("127.0.0.1:%d", port)
-}
-
 func TestRosterSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	srv, addr := startAt(t, dir)
-	if err := srv.Accounts.Create("localhost", "juliet", "balcony"); err != nil {
-		t.Fatal(err)
-	}
-	c := login(t, addr, "juliet", "balcony")
+	srv := xmpptest.StartIn(t, dir, "")
+	srv.AddUser(t, "juliet", "balcony")
+	c := login(t, srv.StartTLS, "juliet", "balcony")
 	ctx := context.Background()
 	if err := mroster.Set(ctx, c.sess, mroster.Item{JID: jid.MustParse("romeo@localhost"), Name: "Romeo", Group: []string{"Friends"}}); err != nil {
 		t.Fatal(err)
@@ -372,8 +333,7 @@ func TestRosterSurvivesRestart(t *testing.T) {
 	c.conn.Close()
 	srv.Stop()
 
-	srv, addr = startAt(t, dir)
-	defer srv.Stop()
+	srv = xmpptest.StartIn(t, dir, "")
 	r := roster.For(srv.Host("localhost"))
 	if r == nil {
 		t.Fatal("no roster on the host")
@@ -382,7 +342,7 @@ func TestRosterSurvivesRestart(t *testing.T) {
 	if err != nil || !found || it.Name != "Romeo" {
 		t.Fatalf("stored item %+v, %v, %v", it, found, err)
 	}
-	c = login(t, addr, "juliet", "balcony")
+	c = login(t, srv.StartTLS, "juliet", "balcony")
 	items := c.fetch(t)
 	if len(items) != 1 || items[0].Name != "Romeo" || !slices.Equal(items[0].Group, []string{"Friends"}) {
 		t.Fatalf("roster after restart: %+v", items)
