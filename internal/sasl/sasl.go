@@ -52,12 +52,17 @@ type Failure struct {
 	Text      string
 }
 
-// TextDowngrade is the Text of the NotAuthorized failure for a client that
+// textDowngrade is the Text of the NotAuthorized failure for a client that
 // could have used channel binding but did not see it offered (RFC 5802 §6).
-// No password was tried, so it is no reason to throttle: stock clients that
-// know only tls-unique end up here before falling back to another
-// mechanism.
-const TextDowngrade = "server-does-support-channel-binding"
+const textDowngrade = "server-does-support-channel-binding"
+
+// Guess reports whether the failure is a wrong guess at credentials, which
+// a server counts towards throttling. A downgrade refusal is not: no
+// password was tried, and stock clients that know only tls-unique end up
+// there before falling back to another mechanism.
+func (f *Failure) Guess() bool {
+	return f.Condition == NotAuthorized && f.Text != textDowngrade
+}
 
 // Error returns the condition and the text.
 func (f *Failure) Error() string {

@@ -602,3 +602,20 @@ func TestFailureError(t *testing.T) {
 		t.Fatal("Failure without text")
 	}
 }
+
+func TestFailureGuess(t *testing.T) {
+	for _, c := range []struct {
+		f    Failure
+		want bool
+	}{
+		{Failure{NotAuthorized, "invalid-proof"}, true},
+		{Failure{NotAuthorized, ""}, true},
+		{Failure{NotAuthorized, textDowngrade}, false},
+		{Failure{MalformedRequest, "unsupported-channel-binding-type"}, false},
+		{Failure{TemporaryAuthFailure, ""}, false},
+	} {
+		if got := c.f.Guess(); got != c.want {
+			t.Errorf("%v: Guess() = %v", &c.f, got)
+		}
+	}
+}

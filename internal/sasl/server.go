@@ -214,7 +214,7 @@ func (s *Server) scramFirst(msg string) ([]byte, *Failure) {
 		// RFC 5802 §6: the client can bind and believes the server
 		// cannot, yet the server offered to; someone removed the -PLUS
 		// mechanisms on the way.
-		return nil, fail(NotAuthorized, TextDowngrade)
+		return nil, fail(NotAuthorized, textDowngrade)
 	case m.flag == 'p':
 		s.cbData = s.cb.data(m.cbName)
 		if s.cbData == nil {

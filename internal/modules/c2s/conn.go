@@ -505,18 +505,17 @@ func (c *conn) saslError(err error) {
 	if !errors.As(err, &f) {
 		f = &sasl.Failure{Condition: sasl.TemporaryAuthFailure}
 	}
-	if f.Condition == sasl.NotAuthorized && f.Text == sasl.TextDowngrade {
-		// No password was tried: not a failure to throttle.
-		f = &sasl.Failure{Condition: sasl.NotAuthorized}
-	} else if f.Condition == sasl.NotAuthorized {
-		// Say nothing beyond the condition: wrong password and unknown
-		// account must look the same.
-		f = &sasl.Failure{Condition: sasl.NotAuthorized}
+	if f.Guess() {
 		c.m.failures.Inc()
 		c.m.ipThrottle.Failure(c.ip, time.Now())
 		if c.auth != nil && c.auth.Username() != "" {
 			c.m.userThrottle.Failure(c.auth.Username()+"@"+c.host.Name, time.Now())
 		}
+	}
+	if f.Condition == sasl.NotAuthorized {
+		// Say nothing beyond the condition: wrong password and unknown
+		// account must look the same.
+		f = &sasl.Failure{Condition: sasl.NotAuthorized}
 	}
 	c.auth = nil
 	c.saslFailure(f.Condition, f.Text)
