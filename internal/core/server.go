@@ -94,7 +94,7 @@ func (srv *Server) Start() error {
 		return err
 	}
 	for _, m := range Registered() {
-		if m.Global && (m.Auto || slices.Contains(srv.Config.ModulesEnabled, m.Name)) {
+		if wanted(m, nil, srv.Config) {
 			api, err := srv.load(m, nil, srv.Config)
 			if err != nil {
 				srv.Stop()
@@ -104,10 +104,8 @@ func (srv *Server) Start() error {
 		}
 	}
 	for _, h := range srv.hostList {
-		enabled := srv.Config.ModulesFor(h.Name)
-		disabled := srv.Config.Host(h.Name).ModulesDisabled
 		for _, m := range Registered() {
-			if m.Global || slices.Contains(disabled, m.Name) || !(m.Auto || slices.Contains(enabled, m.Name)) {
+			if !wanted(m, h, srv.Config) {
 				continue
 			}
 			api, err := srv.load(m, h, srv.Config)

@@ -103,11 +103,14 @@ func (m *Module) conf() *config.C2S { return m.cfg.Load() }
 // listen opens the c2s listeners of want that are not open yet and closes
 // the open ones want no longer has; connections they accepted stay.
 func (m *Module) listen(want []config.Listener) error {
+	// Listeners are compared by what they do, not by where they are written.
 	keep := map[config.Listener]bool{}
+	var open []config.Listener
 	for _, l := range want {
-		if l.Type == "c2s" {
-			l.Line, l.Name = 0, ""
+		l.Line, l.Name = 0, ""
+		if l.Type == "c2s" && !keep[l] {
 			keep[l] = true
+			open = append(open, l)
 		}
 	}
 	// Close first: a listener that moved may want the address back.
@@ -118,9 +121,8 @@ func (m *Module) listen(want []config.Listener) error {
 			m.api.Log().Info("stopped listening", "addr", ln.Addr().String())
 		}
 	}
-	for _, l := range want {
-		l.Line, l.Name = 0, ""
-		if !keep[l] || m.listeners[l] != nil {
+	for _, l := range open {
+		if m.listeners[l] != nil {
 			continue
 		}
 		ln, err := m.api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
