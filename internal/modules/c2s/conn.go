@@ -155,13 +155,14 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 
 // park gives the reader back to the pool when the session has nothing
 // half-read: most sessions are idle most of the time, and a Reader is over
-// a kilobyte where its parked state is a couple of hundred bytes.
+// a kilobyte where its parked state is about 90 bytes.
 func (c *conn) park() {
 	p, ok := c.reader.Park(c.parked[:0])
 	if !ok {
 		return
 	}
 	c.parked = p
+	// In the pool it must not keep the last stanza's tree or window alive.
 	c.reader.Reset()
 	c.m.readers.Put(c.reader)
 	c.reader = nil
