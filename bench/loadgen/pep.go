@@ -154,10 +154,7 @@ func runPEP(cfg pepConfig) (*pepResult, error) {
 		}
 		wg.Wait()
 	}()
-	for _, s := range r.subs {
-		all = append(all, s)
-		wg.Go(s.read)
-	}
+	all = append(all, r.subs...)
 	if len(r.subs) == 0 {
 		return nil, errors.New("no subscriber could log in")
 	}
@@ -165,9 +162,13 @@ func runPEP(cfg pepConfig) (*pepResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
+	// The readers compare with r.pub, so they start once it is set; what
+	// the subscribers got meanwhile waits in their sockets.
 	r.pub = &pepClient{run: r, c: pc, bare: bareJID([]byte(pc.jid))}
 	all = append(all, r.pub)
-	wg.Go(r.pub.read)
+	for _, p := range all {
+		wg.Go(p.read)
+	}
 
 	hasPEP, err := r.accountHasPEP()
 	if err != nil {
