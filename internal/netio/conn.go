@@ -157,6 +157,10 @@ func (c *Conn) serve() {
 		if !c.paused {
 			c.rearm()
 		}
+	case tlsStarts:
+		// Only now, with busy cleared: the handshake's goroutine serves
+		// the connection when it is done, and must find it free.
+		c.beginTLS()
 	case budgetSpent:
 		// Not a re-arm: with TLS the rest may already sit in crypto/tls's
 		// buffer, where no readiness event would ever announce it. A new
@@ -171,9 +175,10 @@ func (c *Conn) serve() {
 type served uint8
 
 const (
-	stopped     served = iota // closed or handed to the TLS handshake
+	stopped     served = iota // closed
 	drained                   // the socket would block: wait for readiness
 	budgetSpent               // input may remain: serve again
+	tlsStarts                 // the handler asked for STARTTLS
 )
 
 // serveLocked reads until the socket is drained or the budget is spent. It
@@ -210,8 +215,7 @@ func (c *Conn) serveLocked() served {
 			c.Flush()
 			c.win = c.win[:copy(c.win, c.win[used:])]
 			if c.tlsNext != nil {
-				c.beginTLS()
-				return stopped
+				return tlsStarts
 			}
 		}
 		if err == errWouldBlock {
