@@ -115,7 +115,7 @@ func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logge
 		log.Warn("reload: this change takes effect at the next restart", "what", what)
 	}
 	if err != nil {
-		log.Error("reload: some modules kept their old options", "err", err)
+		log.Error("reload: not all of it applied; what failed keeps its old settings", "err", err)
 	}
 	log.Info("reloaded", "config", source)
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"xmppd/internal/certs"
@@ -101,7 +102,9 @@ func (m *Module) Load(api *core.API) error {
 func (m *Module) conf() *config.C2S { return m.cfg.Load() }
 
 // listen opens the c2s listeners of want that are not open yet and closes
-// the open ones want no longer has; connections they accepted stay.
+// the open ones want no longer has; connections they accepted stay. If a
+// new listener cannot be opened, the listeners are left as they were and
+// the error says which address failed.
 func (m *Module) listen(want []config.Listener) error {
 	// Listeners are compared by what they do, not by where they are written.
 	keep := map[config.Listener]bool{}
@@ -113,27 +116,67 @@ func (m *Module) listen(want []config.Listener) error {
 			open = append(open, l)
 		}
 	}
-	// Close first: a listener that moved may want the address back.
-	for l, ln := range m.listeners {
-		if !keep[l] {
-			ln.Close()
-			delete(m.listeners, l)
-			m.api.Log().Info("stopped listening", "addr", ln.Addr().String())
-		}
-	}
+	// New listeners open before old ones close, so that a mistake in the
+	// new configuration does not leave the server deaf. Only a listener
+	// that needs the port of one that goes (192.168.1.1:5222 becoming all
+	// addresses on 5222) closes that one first.
+	var opened, freed []config.Listener
 	for _, l := range open {
 		if m.listeners[l] != nil {
 			continue
 		}
-		ln, err := m.api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
+		err := m.start(l)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			n := len(freed)
+			for old := range m.listeners {
+				if !keep[old] && old.Port == l.Port {
+					m.stop(old)
+					freed = append(freed, old)
+				}
+			}
+			if len(freed) > n {
+				err = m.start(l)
+			}
+		}
 		if err != nil {
+			for _, l := range opened {
+				m.stop(l)
+			}
+			for _, l := range freed {
+				if err := m.start(l); err != nil {
+					m.api.Log().Error("could not listen again where the old configuration did", "err", err)
+				}
+			}
 			return err
 		}
-		m.listeners[l] = ln
-		m.api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS)
-		go m.accept(ln.(*net.TCPListener), l.TLS)
+		opened = append(opened, l)
+	}
+	for l := range m.listeners {
+		if !keep[l] {
+			m.stop(l)
+		}
 	}
 	return nil
+}
+
+// start opens listener l and accepts on it.
+func (m *Module) start(l config.Listener) error {
+	ln, err := m.api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
+	if err != nil {
+		return err
+	}
+	m.listeners[l] = ln
+	m.api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS)
+	go m.accept(ln.(*net.TCPListener), l.TLS)
+	return nil
+}
+
+// stop closes listener l; the connections it accepted stay.
+func (m *Module) stop(l config.Listener) {
+	ln := m.listeners[l]
+	ln.Close()
+	delete(m.listeners, l)
+	m.api.Log().Info("stopped listening", "addr", ln.Addr().String())
 }
 
 // Reload implements core.Reloader: new connection options apply to every

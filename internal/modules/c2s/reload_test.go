@@ -14,8 +14,8 @@ import (
 
 // TestReload applies a changed configuration to a running server, as
 // SIGHUP does: a module disabled before starts answering, the STARTTLS
-// listener moves to another port, and a session that was open all along
-// keeps working.
+// listener moves to another port (but not onto one in use), and a session
+// that was open all along keeps working.
 func TestReload(t *testing.T) {
 	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n"+
 		"config host 'localhost'\n\tlist modules_disabled 'version'\n")
@@ -57,6 +57,32 @@ func TestReload(t *testing.T) {
 	}
 	moved := dialRaw(t, "127.0.0.1:"+newPort)
 	moved.login("alice", "pw", "new")
+
+	// A port that cannot be had fails the reload and leaves every listener
+	// as it was.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := fmt.Sprint(busy.Addr().(*net.TCPAddr).Port)
+	_, err = s.Reload(t, strings.Replace(uci, "option port '"+newPort+"'", "option port '"+busyPort+"'", 1))
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("reload onto a port in use: %v", err)
+	}
+	dialRaw(t, "127.0.0.1:"+newPort).login("alice", "pw", "after-failed-reload")
+
+	// A listener that keeps its port but changes address takes the port
+	// over from the one it replaces. (The IPv4-mapped form of 127.0.0.1
+	// makes another listener that binds the same socket address.)
+	mapped := strings.Replace(uci, "option address '127.0.0.1'", "option address '::ffff:127.0.0.1'", 1)
+	if restart, err := s.Reload(t, mapped); err != nil || len(restart) != 0 {
+		t.Fatalf("reload to the same port on another address: restart %v, err %v", restart, err)
+	}
+	dialRaw(t, "127.0.0.1:"+newPort).login("alice", "pw", "same-port")
+	if _, err := s.Reload(t, uci); err != nil {
+		t.Fatal(err)
+	}
 
 	// A module whose new options are wrong keeps running with its old ones.
 	bad := uci + "config module 'ping'\n\toption keepalive 'often'\n"
