@@ -40,9 +40,9 @@ func FreePort(t testing.TB) int {
 }
 
 // Start runs a server for domain "localhost" with its data in a temporary
-// directory; extra is UCI text appended to
-// the configuration's global section (options such as c2s_max_per_ip), and
-// may start sections of its own (config module 'NAME').
+// directory; extra is UCI text appended to the configuration's global
+// section (options such as c2s_max_per_ip), and may start sections of its
+// own (config module 'NAME').
 func Start(t testing.TB, extra string) *Server {
 	t.Helper()
 	s, err := StartErr(t, extra)
@@ -53,8 +53,6 @@ func Start(t testing.TB, extra string) *Server {
 }
 
 // StartErr is Start for tests of configurations the server must refuse.
-// Test packages run in parallel, so a port FreePort found may be taken
-// before the server listens on it: that start is tried again on others.
 func StartErr(t testing.TB, extra string) (*Server, error) {
 	t.Helper()
 	return startIn(t, t.TempDir(), extra)
@@ -71,6 +69,9 @@ func StartIn(t testing.TB, dir, extra string) *Server {
 	return s
 }
 
+// startIn starts a server on data dir. Test packages run in parallel, so a
+// port FreePort found may be taken before the server listens on it: that
+// start is tried again on other ports.
 func startIn(t testing.TB, dir, extra string) (*Server, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
