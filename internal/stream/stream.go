@@ -145,15 +145,18 @@ func AppendOpen(dst []byte, h Header) []byte {
 	return append(dst, '>')
 }
 
-// AppendError writes a stream error and the stream's end (RFC 6120 §4.9).
+// AppendError appends a stream error and the stream's end (RFC 6120 §4.9)
+// to dst, after what dst holds: the stream header, when none was sent yet.
 func AppendError(dst []byte, e *Error) []byte {
 	var b stanza.Builder
-	b.Reset(dst).Start("stream:error").Start(e.Condition).Attr("xmlns", stanza.NSStreams).End()
+	// The builder writes from the start of the slice it gets; giving it
+	// dst's spare capacity keeps a header already in dst.
+	b.Reset(dst[len(dst):]).Start("stream:error").Start(e.Condition).Attr("xmlns", stanza.NSStreams).End()
 	if e.Text != "" {
 		b.Start("text").Attr("xmlns", stanza.NSStreams).Attr("xml:lang", "en").Text(e.Text).End()
 	}
-	out := b.Bytes()
-	return append(out, "</stream:stream>"...)
+	dst = append(dst, b.Bytes()...)
+	return append(dst, "</stream:stream>"...)
 }
 
 // AppendClose writes the stream's end.

@@ -48,9 +48,15 @@ func TestAppend(t *testing.T) {
 	if e != `<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>too big</text></stream:error></stream:stream>` {
 		t.Fatal(e)
 	}
+	// An error after a header keeps the header (RFC 6120 §4.9.1.1): a
+	// client that got no header cannot parse the error.
+	both := string(AppendError([]byte(open), &Error{PolicyViolation, "too big"}))
+	if both != open+e {
+		t.Fatalf("header and error: got %s", both)
+	}
 	// The whole exchange parses as one stream.
 	tz := xml.NewTokenizer(xml.Limits{}, true)
-	buf := []byte(open + e)
+	buf := []byte(both)
 	for {
 		tok, err := tz.Next(buf)
 		if err != nil {

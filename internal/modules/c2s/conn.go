@@ -64,6 +64,11 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 		tlsCfg = nil
 	}
 	c.timer.Store(time.AfterFunc(m.conf().OpenTimeout, func() {
+		// The same timer runs first for the header, then for authentication.
+		if c.opened.Load() {
+			c.Close(stream.ConnectionTimeout, "not authenticated in time")
+			return
+		}
 		c.Close(stream.ConnectionTimeout, "no stream header in time")
 	}))
 	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.conf().QueueBytes)}
