@@ -116,12 +116,18 @@ func (h *Host) Session(full jid.JID) *Session {
 	return nil
 }
 
-// Sessions calls fn for every bound session of a local user, under the
-// host's read lock: fn must not bind or unbind.
+// Sessions calls fn for every session of a local user that was bound when
+// it was called. fn runs without the host's lock held: sending to a session
+// can close it (a write to a reset connection), and closing unbinds, which
+// takes the lock.
 func (h *Host) Sessions(local string, fn func(*Session)) {
+	// A user seldom has more sessions than this: the snapshot stays on the
+	// stack, so delivering to a bare JID allocates nothing.
+	var arr [16]*Session
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, s := range h.users[local] {
+	list := append(arr[:0], h.users[local]...)
+	h.mu.RUnlock()
+	for _, s := range list {
 		fn(s)
 	}
 }
