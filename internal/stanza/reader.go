@@ -245,11 +245,13 @@ func (r *Reader) Unpark(p []byte) error {
 // Reparse reads back one stanza that was serialized in default namespace
 // space (as AppendWithAddrs writes it), for stanzas kept as bytes.
 func Reparse(raw []byte, space string) (*Stanza, error) {
-	r := NewReader(xml.Limits{MaxStanzaBytes: len(raw) + 1})
 	window := make([]byte, 0, 80+len(space)+len(raw))
 	window = append(window, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='"...)
 	window = xml.AppendEscapedAttr(window, space)
 	window = append(append(window, "'>"...), raw...)
+	// The limit covers the header too: the tokenizer counts a stanza's
+	// bytes from the start of the window it was given.
+	r := NewReader(xml.Limits{MaxStanzaBytes: len(window) + 1})
 	for {
 		ev, err := r.Next(window)
 		switch {

@@ -197,6 +197,29 @@ func appendWithAddrs[S ~string | ~[]byte](s *Stanza, dst []byte, from, to S, set
 	return append(dst, s.Raw[last:]...)
 }
 
+// SelfContained returns the stanza as bytes that mean the same on any
+// stream: the prefixes it borrowed from its stream's header (Outer) are
+// declared on its own element. space is the stream's default namespace.
+// A stanza without such prefixes is returned as it is; others must go
+// through this before anyone else sees them, or a recipient would get a
+// prefix its own stream never bound.
+func (s *Stanza) SelfContained(space string) (*Stanza, error) {
+	if len(s.outer) == 0 {
+		return s, nil
+	}
+	at := int(s.nameEnd)
+	raw := make([]byte, 0, len(s.Raw)+64*len(s.outer))
+	raw = append(raw, s.Raw[:at]...)
+	for _, b := range s.outer {
+		raw = append(raw, " xmlns:"...)
+		raw = append(raw, b.Prefix...)
+		raw = append(raw, "='"...)
+		raw = append(xml.AppendEscapedAttr(raw, b.URI), '\'')
+	}
+	raw = append(raw, s.Raw[at:]...)
+	return Reparse(raw, space)
+}
+
 // Tree returns the stanza as an element tree, built on first use.
 func (s *Stanza) Tree() (*Element, error) {
 	if s.tree != nil {

@@ -391,3 +391,59 @@ func TestAppendStamped(t *testing.T) {
 		t.Fatalf("%v allocs", a)
 	}
 }
+
+// TestSelfContained: prefixes bound on the stream header are declared on
+// the stanza, so that its bytes mean the same on another stream.
+func TestSelfContained(t *testing.T) {
+	r := NewReader(xml.Limits{})
+	w := []byte("<stream:stream xmlns='jabber:client' xmlns:stream='" + NSStream + "' xmlns:x='urn:example:x' xmlns:y='urn:example:&amp;y'>" +
+		"<message to='romeo@example.net'><x:evil y:a='1'/><body>hi</body></message>")
+	var s *Stanza
+	for s == nil {
+		ev, err := r.Next(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev == EventStanza {
+			s = r.Stanza()
+		}
+	}
+	if len(s.Outer()) != 2 {
+		t.Fatalf("outer %v", s.Outer())
+	}
+	c, err := s.SelfContained(NSClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Outer()) != 0 || string(c.To()) != "romeo@example.net" || c.Kind != Message {
+		t.Fatalf("self-contained stanza: outer %v, to %q, kind %v", c.Outer(), c.To(), c.Kind)
+	}
+	// Read on a stream that binds neither prefix, the bytes must parse to
+	// the same names.
+	tree, err := Parse(c.Raw, []byte(NSClient), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", c.Raw, err)
+	}
+	evil := tree.Child("urn:example:x", "evil")
+	if evil == nil {
+		t.Fatalf("no {urn:example:x}evil in %s", c.Raw)
+	}
+	if v, ok := evil.AttrNS("urn:example:&y", "a"); !ok || v != "1" {
+		t.Fatalf("attribute y:a lost in %s", c.Raw)
+	}
+	// A stanza with nothing borrowed is returned as it is.
+	if c2, _ := c.SelfContained(NSClient); c2 != c {
+		t.Fatal("a self-contained stanza was copied again")
+	}
+}
+
+// TestReparseShort: a kept stanza shorter than the stream header Reparse
+// puts in front of it reads back (the limit once counted the header too).
+func TestReparseShort(t *testing.T) {
+	for _, raw := range []string{"<presence/>", "<presence from='a@b/c'><show>away</show></presence>"} {
+		s, err := Reparse([]byte(raw), NSClient)
+		if err != nil || s.Kind != Presence || string(s.Raw) != raw {
+			t.Fatalf("Reparse(%s): %v %v", raw, s, err)
+		}
+	}
+}

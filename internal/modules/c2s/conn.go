@@ -355,6 +355,16 @@ func (c *conn) onStanza(st *stanza.Stanza) int {
 			c.resultIQ(st, nil) // RFC 3921 session: a no-op kept for old clients
 			return actNone
 		}
+		if len(st.Outer()) > 0 {
+			// Prefixes from our peer's stream header mean nothing on the
+			// recipient's stream: declare them before anyone sees the bytes.
+			sc, err := st.SelfContained(stanza.NSClient)
+			if err != nil {
+				c.fail(&stream.Error{Condition: stream.InvalidXML, Text: "cannot declare the stream's prefixes on this stanza"})
+				return actNone
+			}
+			st = sc
+		}
 		c.m.srv.Route(c.sess, st)
 	case stateAuth:
 		return c.negotiate(st)
