@@ -171,6 +171,13 @@ func (m *Module) offline(origin, s *core.Session, mk func(to string) []byte) {
 	s.SetPresence(nil, 0)
 	if was {
 		m.broadcast(origin, s, mk, directed)
+		if origin == s {
+			// RFC 6121 §4.5.2: the resource that sent the unavailable
+			// presence gets it too, as it got its initial presence
+			// (§4.2.2), so that a client sees the status it left with. A
+			// session that ends (origin nil) is past hearing it.
+			send(origin, s, mk(s.JID.Bare().String()))
+		}
 		return
 	}
 	for _, d := range directed {

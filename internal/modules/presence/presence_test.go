@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"encoding/xml"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"xmppd/internal/core"
 	xjid "xmppd/internal/jid"
 	_ "xmppd/internal/modules/presence"
+	xstanza "xmppd/internal/stanza"
 	"xmppd/internal/xmpptest"
 )
 
@@ -431,4 +434,183 @@ func TestReplacedResource(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.expect(t, r.jid, "unavailable")
+}
+
+// next returns the next presence c receives, whatever it is.
+func (c *client) next(t *testing.T) pres {
+	t.Helper()
+	select {
+	case p := <-c.presence:
+		return p
+	case <-time.After(timeout):
+		t.Fatalf("%s: no presence", c.jid)
+	}
+	return pres{}
+}
+
+// drain forgets the presence received so far, once none has come for a
+// short while.
+func (c *client) drain() {
+	for {
+		select {
+		case <-c.presence:
+		case <-time.After(200 * time.Millisecond):
+			return
+		}
+	}
+}
+
+// RFC 6121 §4.5.2: unavailable presence goes to all of the user's available
+// resources, the one that sent it included, with its content.
+func TestUnavailableEcho(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	a := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+	subscribe(t, r, a, "none", "from")
+	b := online(t, s, "juliet")
+	a.expect(t, b.jid, "")
+	r.expect(t, b.jid, "")
+
+	a.send(t, "<presence type='unavailable'><status>gone to Mantua</status></presence>")
+	for _, c := range []*client{a, b, r} {
+		if p := c.expect(t, a.jid, "unavailable"); p.Status != "gone to Mantua" {
+			t.Fatalf("%s got %+v", c.jid, p)
+		}
+	}
+	// Once: not again when the stream ends.
+	a.sess.Close()
+	b.quiet(t, a.jid)
+	r.quiet(t, a.jid)
+}
+
+// RFC 6121 §2.5.2, §3.2.2, §3.3.2: removing a contact sends it 'unsubscribe'
+// and 'unsubscribed', then unavailable presence from each of the user's
+// available resources, and nothing more.
+func TestRemoveSendsUnavailable(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+	subscribe(t, j, r, "none", "from")
+	subscribe(t, r, j, "from", "both")
+	j2 := online(t, s, "juliet")
+	idle := login(t, s, "juliet") // connected, never available: nothing to retract
+	r.expect(t, j2.jid, "")
+	r.drain()
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	j.push(t, "romeo@localhost", "remove", "")
+	j2.push(t, "romeo@localhost", "remove", "")
+	for _, want := range []pres{
+		{From: "juliet@localhost", Type: "unsubscribe"},
+		{From: "juliet@localhost", Type: "unsubscribed"},
+	} {
+		if p := r.next(t); p.From != want.From || p.Type != want.Type {
+			t.Fatalf("romeo got %+v, want %+v", p, want)
+		}
+	}
+	gone := map[string]bool{}
+	for range 2 {
+		p := r.next(t)
+		if p.Type != "unavailable" || (p.From != j.jid && p.From != j2.jid) || gone[p.From] {
+			t.Fatalf("romeo got %+v, want unavailable from %s and %s", p, j.jid, j2.jid)
+		}
+		gone[p.From] = true
+	}
+	r.quiet(t, idle.jid)
+	r.quiet(t, j.jid)
+}
+
+// recorder is a session output that logs, for the sessions that share its
+// log, what each is sent, in the order the server queues it: over sockets,
+// the order between two connections cannot be seen.
+type recorder struct {
+	name string
+	mu   *sync.Mutex
+	log  *[]string
+}
+
+func (r recorder) Queue(p []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// One quote style, whichever the stanza was written with.
+	*r.log = append(*r.log, r.name+": "+strings.ReplaceAll(string(p), `"`, "'"))
+	return nil
+}
+func (recorder) Flush()            {}
+func (recorder) Close(_, _ string) {}
+
+// RFC 6121 §3.2.2, §3.3.2: removing a contact routes 'unsubscribe' and
+// 'unsubscribed' to it, then pushes the removal to the user's interested
+// resources, then sends the contact unavailable presence.
+func TestRemoveOrder(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "juliet", "romeo")
+	j := online(t, s, "juliet")
+	r := online(t, s, "romeo")
+	subscribe(t, j, r, "none", "from")
+	subscribe(t, r, j, "from", "both")
+
+	// Watchers: another interested resource of juliet's, and an available
+	// one of romeo's, writing to one log.
+	var mu sync.Mutex
+	var log []string
+	h := s.Host("localhost")
+	jw := s.NewSession(h, xjid.MustParse("juliet@localhost"), recorder{"juliet", &mu, &log})
+	if _, err := h.Bind(jw, "watch", core.ConflictKickOld); err != nil {
+		t.Fatal(err)
+	}
+	jw.SetInterested()
+	rw := s.NewSession(h, xjid.MustParse("romeo@localhost"), recorder{"romeo", &mu, &log})
+	if _, err := h.Bind(rw, "watch", core.ConflictKickOld); err != nil {
+		t.Fatal(err)
+	}
+	st, err := xstanza.Reparse([]byte("<presence/>"), xstanza.NSClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Route(rw, st)
+	rw.FlushTouched()
+	j.expect(t, rw.JID.String(), "")
+	mu.Lock()
+	log = nil
+	mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	find := func(who string, parts ...string) int {
+		for i, l := range log {
+			if !strings.HasPrefix(l, who+": ") {
+				continue
+			}
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(l, p)
+			}
+			if all {
+				return i
+			}
+		}
+		t.Fatalf("%s was not sent %q; log:\n%s", who, parts, strings.Join(log, "\n"))
+		return -1
+	}
+	steps := []int{
+		find("romeo", "<presence", "type='unsubscribe'"),
+		find("romeo", "<presence", "type='unsubscribed'"),
+		find("juliet", "<iq", "subscription='remove'"),
+		find("romeo", "<presence", "from='"+j.jid+"'", "type='unavailable'"),
+	}
+	if !slices.IsSorted(steps) {
+		t.Fatalf("order %v; log:\n%s", steps, strings.Join(log, "\n"))
+	}
 }

@@ -119,12 +119,16 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 
 // onRemoved cancels the subscriptions of a removed roster item both ways
 // (RFC 6121 §2.5.2): 'unsubscribe' when the user was subscribed or asking,
-// 'unsubscribed' when the contact was subscribed or asking.
+// 'unsubscribed' when the contact was subscribed or asking. Then come the
+// roster push of the removal to the user's interested resources and, for a
+// contact that was subscribed, unavailable presence from each of the user's
+// available resources: the order of RFC 6121 §3.2.2 and §3.3.2.
 func (m *Module) onRemoved(ev *core.Event) bool {
-	old, ok := ev.Data.(roster.Item)
+	rm, ok := ev.Data.(*roster.Removal)
 	if !ok {
 		return false
 	}
+	old := rm.Item
 	s := ev.Origin
 	user, c := ev.From.Bare(), ev.To.Bare()
 	hc := m.srv.Host(c.Domain())
@@ -136,9 +140,10 @@ func (m *Module) onRemoved(ev *core.Event) bool {
 	}
 	if old.HasFrom() || old.PendingIn {
 		m.inbound(s, hc, c.Local(), user, roster.Unsubscribed, nil)
-		if old.HasFrom() {
-			m.relay(s, ev.Host, user.Local(), c.String(), true)
-		}
+	}
+	rm.Push()
+	if old.HasFrom() {
+		m.relay(s, ev.Host, user.Local(), c.String(), true)
 	}
 	return false
 }

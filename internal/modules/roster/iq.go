@@ -188,11 +188,13 @@ func (m *Module) set(ev *core.Event) {
 	}
 }
 
-// removeItem deletes an item; the presence module then cancels the
-// subscriptions both ways on EventRemoved (RFC 6121 §2.5.2–§2.5.3).
+// removeItem deletes an item (RFC 6121 §2.5.2). The presence module, on
+// EventRemoved, sends the contact the stanzas that cancel the
+// subscriptions, then the roster push, then unavailable presence
+// (RFC 6121 §3.2.2, §3.3.2); the result follows.
 func (m *Module) removeItem(ev *core.Event, user, contact string) {
 	s := ev.Origin
-	old, found, err := m.roster.remove(s, user, contact)
+	old, found, err := m.roster.remove(user, contact)
 	switch {
 	case err != nil:
 		m.storeError(ev, err)
@@ -203,10 +205,11 @@ func (m *Module) removeItem(ev *core.Event, user, contact string) {
 		return
 	}
 	m.sets.Inc()
-	m.result(s, ev.Stanza)
-	bare := s.JID.Bare()
+	rm := &Removal{Item: old, r: m.roster, origin: s, user: user}
 	to, _ := jid.Parse(contact)
-	s.Host.Events.Fire(EventRemoved, &core.Event{Host: s.Host, Origin: s, From: bare, To: to, Data: old})
+	s.Host.Events.Fire(EventRemoved, &core.Event{Host: s.Host, Origin: s, From: s.JID.Bare(), To: to, Data: rm})
+	rm.Push()
+	m.result(s, ev.Stanza)
 }
 
 func (m *Module) result(s *core.Session, st *stanza.Stanza) {

@@ -16,10 +16,11 @@ func init() {
 const NS = "jabber:iq:roster"
 
 // EventRemoved fires on the user's host after a roster set removed an item
-// (RFC 6121 §2.5): ev.Origin is the session that removed it, ev.From the
-// user's bare JID, ev.To the contact's bare JID and ev.Data the Item as it
-// was. The presence module hooks it to cancel the subscriptions
-// (RFC 6121 §2.5.3); the roster itself knows no presence.
+// (RFC 6121 §2.5), before its roster push and the iq result: ev.Origin is
+// the session that removed it, ev.From the user's bare JID, ev.To the
+// contact's bare JID and ev.Data a *Removal. The presence module hooks it to
+// cancel the subscriptions (RFC 6121 §2.5.2); the roster itself knows no
+// presence.
 const EventRemoved = "roster-item-removed"
 
 // Defaults of the module's options.

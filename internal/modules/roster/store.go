@@ -164,24 +164,70 @@ func (r *Roster) Update(origin *core.Session, user, contact string, fn func(it *
 	return it, true, nil
 }
 
-// remove deletes contact from user's roster (RFC 6121 §2.5) and pushes the
-// removal; found is false when the contact is not on the roster.
-func (r *Roster) remove(origin *core.Session, user, contact string) (old Item, found bool, err error) {
+// remove deletes contact from user's roster (RFC 6121 §2.5); found is
+// false when the contact is not on the roster. The removal is not pushed
+// yet: Removal.Push does that, so that it can follow the presence stanzas
+// the removal causes, in the order RFC 6121 §3.2.2 and §3.3.2 give.
+func (r *Roster) remove(user, contact string) (old Item, found bool, err error) {
 	mu := r.lock(user)
 	defer mu.Unlock()
 	old, found, err = r.Get(user, contact)
 	if err != nil || !found || old.Hidden {
 		return old, false, err
 	}
-	ver, err := r.bump(user)
-	if err != nil {
+	if _, err := r.bump(user); err != nil {
 		return old, false, err
 	}
 	if err := r.m.Delete(user, contact); err != nil {
 		return old, false, err
 	}
-	r.push(origin, user, &old, true, ver)
 	return old, true, nil
+}
+
+// Removal is the Data of EventRemoved: an item a roster set removed, whose
+// roster push is still to be sent.
+type Removal struct {
+	// Item is the removed item as it was.
+	Item Item
+
+	r      *Roster
+	origin *core.Session
+	user   string
+	pushed bool
+}
+
+// Push sends the roster push of the removal to the user's interested
+// resources (RFC 6121 §2.5.2), once. A handler of EventRemoved calls it
+// between the stanzas that cancel the subscriptions and the unavailable
+// presence that follows them (RFC 6121 §3.2.2); when none did, the roster
+// module sends it after the event.
+func (rm *Removal) Push() {
+	if rm.pushed {
+		return
+	}
+	rm.pushed = true
+	r := rm.r
+	mu := r.lock(rm.user)
+	defer mu.Unlock()
+	// Between the removal and now the lock was free, and the contact may
+	// have been put back, or another item changed: the push carries the
+	// current version, which the clients' view is once they have applied
+	// it, and is left out when the contact is back, as the push of that
+	// change already said what it is.
+	it, found, err := r.Get(rm.user, rm.Item.JID)
+	if err != nil {
+		r.host.Log.Error("roster store", "user", rm.user, "err", err)
+		return
+	}
+	if found && !it.Hidden {
+		return
+	}
+	ver, err := r.Version(rm.user)
+	if err != nil {
+		r.host.Log.Error("roster store", "user", rm.user, "err", err)
+		return
+	}
+	r.push(rm.origin, rm.user, &rm.Item, true, ver)
 }
 
 // count returns the number of listed items of user's roster.
