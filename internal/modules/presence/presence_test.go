@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/xml"
+	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"xmppd/internal/core"
 	xjid "xmppd/internal/jid"
 	_ "xmppd/internal/modules/presence"
+	"xmppd/internal/modules/roster"
 	xstanza "xmppd/internal/stanza"
 	"xmppd/internal/xmpptest"
 )
@@ -35,6 +38,25 @@ type pres struct {
 	Type    string   `xml:"type,attr"`
 	Status  string   `xml:"status"`
 	Nick    string   `xml:"http://jabber.org/protocol/nick nick"`
+	Error   *struct {
+		Type  string `xml:"type,attr"`
+		Conds []struct {
+			XMLName xml.Name
+		} `xml:",any"`
+	} `xml:"error"`
+}
+
+// condition returns the type and defined condition of an error presence.
+func (p pres) condition() (typ, cond string) {
+	if p.Error == nil {
+		return "", ""
+	}
+	for _, c := range p.Error.Conds {
+		if c.XMLName.Space == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.XMLName.Local != "text" {
+			cond = c.XMLName.Local
+		}
+	}
+	return p.Error.Type, cond
 }
 
 type pushItem struct {
@@ -524,6 +546,124 @@ func TestRemoveSendsUnavailable(t *testing.T) {
 	}
 	r.quiet(t, idle.jid)
 	r.quiet(t, j.jid)
+}
+
+// stored returns the records of user's roster as the store holds them,
+// pending requests from people not on it included.
+func stored(t *testing.T, s *xmpptest.Server, user string) []roster.Item {
+	t.Helper()
+	items, err := roster.For(s.Host("localhost")).Items(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+// set sends a roster set of one item written as text and returns the
+// error condition of the answer, or "".
+func (c *client) set(t *testing.T, item string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := c.sess.UnmarshalIQ(ctx, rawTokens{xml.NewDecoder(strings.NewReader(
+		"<iq type='set'><query xmlns='jabber:iq:roster'>" + item + "</query></iq>"))}, nil)
+	var se stanza.Error
+	if errors.As(err, &se) {
+		return string(se.Condition)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ""
+}
+
+// A request that would add an item to the sender's full roster is refused
+// with the error a roster set gets, and adds nothing.
+func TestSubscribeFromFullRoster(t *testing.T) {
+	s := xmpptest.Start(t, "config module 'roster'\n\toption max_items '3'\n")
+	users(t, s, "juliet", "romeo")
+	// Requests to users that do not exist each leave an item
+	// (RFC 6121 §8.5.1), until the roster is full.
+	j := online(t, s, "juliet")
+	for i := range 5 {
+		ghost := "ghost" + strconv.Itoa(i) + "@localhost"
+		j.send(t, "<presence to='"+ghost+"' type='subscribe'/>")
+		if i < 3 {
+			j.expect(t, ghost, "unsubscribed")
+			continue
+		}
+		p := j.expect(t, ghost, "error")
+		if typ, cond := p.condition(); typ != "cancel" || cond != "policy-violation" {
+			t.Fatalf("request %d from a full roster: %s %s", i, typ, cond)
+		}
+	}
+	if n := len(stored(t, s, "juliet")); n != 3 {
+		t.Fatalf("juliet's roster holds %d records", n)
+	}
+	if cond := j.set(t, "<item jid='romeo@localhost'/>"); cond != "policy-violation" {
+		t.Fatalf("roster set to a full roster: %q", cond)
+	}
+	// A request to a contact already there adds nothing: still allowed.
+	j.send(t, "<presence to='ghost0@localhost' type='subscribe'/>")
+	j.push(t, "ghost0@localhost", "none", "subscribe")
+	if n := len(stored(t, s, "juliet")); n != 3 {
+		t.Fatalf("juliet's roster holds %d records", n)
+	}
+}
+
+// Requests from people not on a roster are kept in hidden records, which
+// count towards max_items: past it, the requester gets an error and the
+// roster does not grow.
+func TestSubscribeToFullRoster(t *testing.T) {
+	s := xmpptest.Start(t, "config module 'roster'\n\toption max_items '3'\n")
+	users(t, s, "romeo", "nurse", "friar", "tybalt", "paris")
+	var askers []*client
+	for _, u := range []string{"nurse", "friar", "tybalt", "paris"} {
+		c := online(t, s, u)
+		c.send(t, "<presence to='romeo@localhost' type='subscribe'/>")
+		// The push comes once romeo's side is done too.
+		c.push(t, "romeo@localhost", "none", "subscribe")
+		askers = append(askers, c)
+	}
+	p := askers[3].expect(t, "romeo@localhost", "error")
+	if typ, cond := p.condition(); typ != "wait" || cond != "resource-constraint" {
+		t.Fatalf("request to a full roster: %s %s", typ, cond)
+	}
+	if n := len(stored(t, s, "romeo")); n != 3 {
+		t.Fatalf("romeo's roster holds %d records", n)
+	}
+	r := login(t, s, "romeo")
+	r.roster(t)
+	if cond := r.set(t, "<item jid='mercutio@localhost'/>"); cond != "policy-violation" {
+		t.Fatalf("roster set to a roster full of requests: %q", cond)
+	}
+	r.send(t, "<presence/>")
+	got := map[string]bool{}
+	for len(got) < 3 {
+		if p := r.next(t); p.Type == "subscribe" {
+			got[p.From] = true
+		}
+	}
+	if !got["nurse@localhost"] || !got["friar@localhost"] || !got["tybalt@localhost"] {
+		t.Fatalf("requests delivered at login: %v", got)
+	}
+	r.quiet(t, "paris@localhost")
+
+	// Neither adding a requester nor approving it adds a record: both
+	// allowed while full.
+	if cond := r.set(t, "<item jid='tybalt@localhost' name='Tybalt'/>"); cond != "" {
+		t.Fatalf("roster set of a requester: %q", cond)
+	}
+	r.send(t, "<presence to='nurse@localhost' type='subscribed'/>")
+	askers[0].expect(t, "romeo@localhost", "subscribed")
+	// Denying one makes room, and the request sent again gets through.
+	r.send(t, "<presence to='friar@localhost' type='unsubscribed'/>")
+	askers[1].expect(t, "romeo@localhost", "unsubscribed")
+	askers[3].send(t, "<presence to='romeo@localhost' type='subscribe'/>")
+	r.expect(t, "paris@localhost", "subscribe")
+	if n := len(stored(t, s, "romeo")); n != 3 {
+		t.Fatalf("romeo's roster holds %d records", n)
+	}
 }
 
 // recorder is a session output that logs, for the sessions that share its

@@ -1,6 +1,8 @@
 package presence
 
 import (
+	"errors"
+
 	"xmppd/internal/core"
 	"xmppd/internal/jid"
 	"xmppd/internal/modules/roster"
@@ -26,7 +28,16 @@ func (m *Module) subscription(ev *core.Event, typ string) {
 			hadFrom = it.HasFrom()
 			return it.Outbound(typ)
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, roster.ErrFull):
+			// RFC 6121 §3.1.2 lets the server refuse a request it cannot
+			// keep track of. A request that would add the contact to a full
+			// roster gets the error a roster set adding it would get
+			// (cancel, policy-violation), so that a client meets one answer
+			// to "the roster is full", whichever way it adds a contact.
+			m.srv.Bounce(s, ev.Stanza, c, s.JID, core.ErrCancel, "policy-violation", "the roster is full")
+			return
+		case err != nil:
 			m.api.Log().Error("updating the roster", "user", user.String(), "err", err)
 			m.srv.Bounce(s, ev.Stanza, c, s.JID, core.ErrWait, "internal-server-error", "")
 			return
@@ -49,7 +60,14 @@ func (m *Module) subscription(ev *core.Event, typ string) {
 	// RFC 6121 §3.1.2: subscription stanzas go from and to bare JIDs; the
 	// rest of the stanza (a nickname, say) is kept as sent.
 	raw := ev.Stanza.AppendWithAddrs(nil, []byte(user.String()), []byte(contact))
-	m.inbound(s, ev.Host, c.Local(), user, typ, raw)
+	if m.inbound(s, ev.Host, c.Local(), user, typ, raw) {
+		// The contact's roster has no room for the request. The sender
+		// hears so, with a type that tells it to try again later: its own
+		// roster keeps the pending request, and sending it again delivers
+		// it once the contact has made room.
+		m.srv.Bounce(s, ev.Stanza, c, s.JID, core.ErrWait, "resource-constraint", "the contact's roster is full")
+		return
+	}
 	switch {
 	case typ == roster.Subscribed:
 		// RFC 6121 §3.1.5: the new subscriber sees the user's presence.
@@ -63,11 +81,13 @@ func (m *Module) subscription(ev *core.Event, typ string) {
 // inbound applies a subscription stanza of type typ from the bare JID from
 // to local's roster on h, pushes the change and delivers the stanza (raw,
 // or one made here) to local's available resources (RFC 6121 §3.1.3,
-// §3.1.6, §3.2.3, §3.3.3).
-func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from jid.JID, typ string, raw []byte) {
+// §3.1.6, §3.2.3, §3.3.3). It reports full when a request from someone
+// not on local's roster was neither kept nor delivered because the roster
+// has no room for it.
+func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from jid.JID, typ string, raw []byte) (full bool) {
 	r := roster.For(h)
 	if r == nil {
-		return
+		return false
 	}
 	to := local + "@" + h.Name
 	autoReply, hadFrom := false, false
@@ -88,9 +108,15 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 		}
 		return true
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, roster.ErrFull):
+		// Delivered without being kept, the request could be approved
+		// with no record to approve; kept, it would grow the roster past
+		// its bound.
+		return true
+	case err != nil:
 		m.api.Log().Error("updating the roster", "user", to, "err", err)
-		return
+		return false
 	}
 	if autoReply {
 		// RFC 6121 §3.1.3: the contact already approved this subscriber;
@@ -100,10 +126,10 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 			m.inbound(origin, hs, from.Local(), self, roster.Subscribed, nil)
 			m.relay(origin, h, local, from.String(), false)
 		}
-		return
+		return false
 	}
 	if !changed {
-		return // RFC 6121 Appendix A: no state change, nothing delivered
+		return false // RFC 6121 Appendix A: no state change, nothing delivered
 	}
 	if raw == nil {
 		raw = build(typ, from.String(), to)
@@ -115,6 +141,7 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 		// RFC 6121 §3.3.3: the former subscriber sees the contact go.
 		m.relay(origin, h, local, from.String(), true)
 	}
+	return false
 }
 
 // onRemoved cancels the subscriptions of a removed roster item both ways

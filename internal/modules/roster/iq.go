@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"errors"
 	"slices"
 
 	"xmppd/internal/core"
@@ -165,23 +166,16 @@ func (m *Module) set(ev *core.Event) {
 		}
 		groups = append(groups, g)
 	}
-	full := false
 	_, _, err = m.roster.Update(s, user, contact, func(it *Item) bool {
-		if it.Hidden {
-			if n, err := m.roster.count(user); err == nil && n >= m.maxItems {
-				full = true
-				return false
-			}
-		}
 		// A roster set replaces the name and groups (RFC 6121 §2.4).
 		it.Name, it.Groups, it.Hidden = name, groups, false
 		return true
 	})
 	switch {
+	case errors.Is(err, ErrFull):
+		m.fail(ev, core.ErrCancel, "policy-violation", "the roster is full")
 	case err != nil:
 		m.storeError(ev, err)
-	case full:
-		m.fail(ev, core.ErrCancel, "policy-violation", "the roster is full")
 	default:
 		m.sets.Inc()
 		m.result(s, ev.Stanza)

@@ -51,7 +51,7 @@ func (m *Module) Load(api *core.API) error {
 	m.sets = api.Counter("sets", "roster items added, changed or removed by clients")
 	// Roster writes are durable: a contact a user added must not vanish in
 	// a power cut, which on a router is an everyday event.
-	m.roster = &Roster{host: api.Host(), m: api.Map("roster", true)}
+	m.roster = &Roster{host: api.Host(), m: api.Map("roster", true), max: m.maxItems}
 	api.OnUnload(register(api.Host(), m.roster))
 	api.Hook("iq/self/"+NS+":query", core.PriorityModule, m.onSelf)
 	api.Hook("iq/bare/"+NS+":query", core.PriorityModule, m.onOther)

@@ -3,6 +3,7 @@ package roster
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
 	"strconv"
 	"sync"
@@ -19,7 +20,16 @@ import (
 type Roster struct {
 	host *core.Host
 	m    core.Map
+	// max bounds the records of a user's roster, hidden ones included:
+	// each is a durable write to flash, and without a bound a client could
+	// grow its roster, or strangers' requests grow another's, until the
+	// store fills. 0 means no bound.
+	max int
 }
+
+// ErrFull is what Update returns, changing nothing, when the change would
+// add a record to a roster that already holds max_items of them.
+var ErrFull = errors.New("roster: the roster is full")
 
 var (
 	registryMu sync.RWMutex
@@ -141,6 +151,18 @@ func (r *Roster) Update(origin *core.Session, user, contact string, fn func(it *
 	if !fn(&it) {
 		return old, false, nil
 	}
+	// Every way a record comes to be (a roster set, a request either way)
+	// passes here, so the bound is kept here; changing a record that exists
+	// never makes the roster grow, and stays allowed.
+	if !found && !it.unused() {
+		full, err := r.full(user)
+		if err != nil {
+			return old, false, err
+		}
+		if full {
+			return old, false, ErrFull
+		}
+	}
 	visible := !sameView(&old, &it)
 	var ver string
 	if visible {
@@ -230,17 +252,29 @@ func (rm *Removal) Push() {
 	r.push(rm.origin, rm.user, &rm.Item, true, ver)
 }
 
-// count returns the number of listed items of user's roster.
-func (r *Roster) count(user string) (int, error) {
-	items, err := r.Items(user)
+// full reports whether user's roster holds max records or more.
+func (r *Roster) full(user string) (bool, error) {
+	if r.max <= 0 {
+		return false, nil
+	}
 	n := 0
-	for i := range items {
-		if !items[i].Hidden {
+	err := r.m.Each(user, func(key string, _ []byte) error {
+		if key != "" { // the empty key is the version, not a record
 			n++
 		}
+		if n >= r.max {
+			return errFull
+		}
+		return nil
+	})
+	if errors.Is(err, errFull) {
+		return true, nil
 	}
-	return n, err
+	return false, err
 }
+
+// errFull stops the count in full once it reaches the bound.
+var errFull = errors.New("full")
 
 // wantsVer marks sessions that sent a 'ver' attribute in their roster get:
 // only they get 'ver' in pushes (RFC 6121 §2.6.3).
