@@ -9,26 +9,27 @@ const (
 	chunkSize = 4096 // out-queue chunk
 )
 
-var windowPool = sync.Pool{New: func() any { b := make([]byte, 0, ReadSize); return &b }}
+// The pools hold array pointers, which go into an interface without an
+// allocation, where a pointer to a slice header would cost one per Put.
+var windowPool = sync.Pool{New: func() any { return new([ReadSize]byte) }}
 
-func getWindow() []byte { return (*windowPool.Get().(*[]byte))[:0] }
+func getWindow() []byte { return windowPool.Get().(*[ReadSize]byte)[:0] }
 
 func putWindow(b []byte) {
 	if cap(b) != ReadSize {
 		return // a grown window goes back to the garbage collector
 	}
-	b = b[:0]
-	windowPool.Put(&b)
+	windowPool.Put((*[ReadSize]byte)(b[:ReadSize]))
 }
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
-func getChunk() []byte { return (*chunkPool.Get().(*[]byte))[:0] }
+func getChunk() []byte { return chunkPool.Get().(*[chunkSize]byte)[:0] }
 
 func putChunk(b []byte) {
+	// A chunk whose head was written and cut off no longer starts its array.
 	if cap(b) != chunkSize {
 		return
 	}
-	b = b[:0]
-	chunkPool.Put(&b)
+	chunkPool.Put((*[chunkSize]byte)(b[:chunkSize]))
 }
