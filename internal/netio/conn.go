@@ -23,6 +23,19 @@ type Handler interface {
 	Closed(c *Conn, err error)
 }
 
+// Farewell is what a Handler implements to have last words when netio
+// closes its connection for going over a limit of Config (ErrSlowConsumer,
+// ErrWindowFull): a protocol's error that tells the peer why, such as an
+// XMPP stream error.
+type Farewell interface {
+	// Farewell returns the bytes to write last, after the output already
+	// queued and without regard to the output bound, or nil for none. It
+	// is called at most once, and may run while Data runs. The bytes go
+	// out as far as the peer reads them within a few seconds; then the
+	// connection closes and Closed gets err.
+	Farewell(err error) []byte
+}
+
 // Errors a connection closes with.
 var (
 	ErrSlowConsumer = errors.New("netio: peer reads slower than its output bound")
@@ -48,7 +61,18 @@ const readBudget = 32
 type Config struct {
 	MaxWindow int // largest unconsumed input: the stanza limit plus one read
 	MaxQueue  int // largest pending output before ErrSlowConsumer
+	// HandshakeTimeout bounds a TLS handshake, direct or after StartTLS;
+	// 0 means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
+
+// DefaultHandshakeTimeout is the TLS handshake bound of a Config that sets
+// none.
+const DefaultHandshakeTimeout = 30 * time.Second
+
+// farewellTime bounds how long the last words of a connection closed for
+// a limit may take: a peer that does not read must not hold its memory.
+const farewellTime = 3 * time.Second
 
 // Conn is a TCP connection, optionally TLS, served by a Poller.
 type Conn struct {
@@ -62,14 +86,24 @@ type Conn struct {
 	win       []byte                   // nil while idle
 	tlsp      atomic.Pointer[tls.Conn] // set once the handshake is done
 	transport transport
-	paused    bool // the handler asked for a pause; no re-arm until it ends
+	paused    atomic.Bool // the handler asked for a pause; no re-arm until it ends
 	tlsNext   func() (*tls.Config, func(error))
+
+	// With TLS, one write becomes many records, each enqueued on its own.
+	// The bound is decided once per write, before encryption; tmu keeps
+	// that decision and the write together, and admitted lets all the
+	// records of an admitted write in. Writes crypto/tls makes on its own
+	// while reading (alerts, key updates) are not admitted and meet the
+	// bound record by record.
+	tmu      sync.Mutex
+	admitted atomic.Bool
 
 	wmu      sync.Mutex
 	out      [][]byte
 	queued   int
 	flushing bool
-	closing  bool // close once the queue is written
+	closing  bool  // close once the queue is written
+	cause    error // the limit the connection is closing for, once over one
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -123,6 +157,9 @@ func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.C
 	return c, nil
 }
 
+// Config returns the bounds the connection was attached with.
+func (c *Conn) Config() Config { return c.cfg }
+
 // RemoteAddr returns the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
@@ -154,7 +191,7 @@ func (c *Conn) serve() {
 	}
 	switch c.serveLocked() {
 	case drained:
-		if !c.paused {
+		if !c.paused.Load() {
 			c.rearm()
 		}
 	case tlsStarts:
@@ -165,7 +202,7 @@ func (c *Conn) serve() {
 		// Not a re-arm: with TLS the rest may already sit in crypto/tls's
 		// buffer, where no readiness event would ever announce it. A new
 		// goroutine lets other connections run first.
-		if !c.paused {
+		if !c.paused.Load() {
 			go c.serve()
 		}
 	}
@@ -192,7 +229,7 @@ func (c *Conn) serveLocked() served {
 		}
 		if len(c.win) == cap(c.win) {
 			if cap(c.win) >= c.cfg.MaxWindow {
-				c.fail(ErrWindowFull)
+				c.overLimit(ErrWindowFull)
 				return stopped
 			}
 			grown := make([]byte, len(c.win), min(2*cap(c.win), c.cfg.MaxWindow))
@@ -249,9 +286,9 @@ func (c *Conn) rearm() {
 
 // Pause stops reading for d (rate limiting); call it from Handler.Data.
 func (c *Conn) Pause(d time.Duration) {
-	c.paused = true
+	c.paused.Store(true)
 	time.AfterFunc(d, func() {
-		c.paused = false
+		c.paused.Store(false)
 		// Serve rather than re-arm: with TLS, input may be buffered where
 		// the poller cannot see it. A read that would block re-arms.
 		c.serve()
@@ -324,10 +361,15 @@ func (c *Conn) beginTLS() {
 	}()
 }
 
-// handshake runs the server side of a TLS handshake, blocking.
+// handshake runs the server side of a TLS handshake, blocking for at most
+// the configured time.
 func (c *Conn) handshake(cfg *tls.Config) error {
+	d := c.cfg.HandshakeTimeout
+	if d <= 0 {
+		d = DefaultHandshakeTimeout
+	}
 	c.transport.blocking = true
-	c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	c.nc.SetDeadline(time.Now().Add(d))
 	tc := tls.Server(&c.transport, cfg)
 	err := tc.Handshake()
 	c.nc.SetDeadline(time.Time{})
@@ -357,7 +399,7 @@ func (t *transport) Write(p []byte) (int, error) {
 	if t.blocking {
 		return t.c.nc.Write(p)
 	}
-	if err := t.c.enqueue(p); err != nil {
+	if err := t.c.enqueue(p, t.c.admitted.Load()); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -371,13 +413,51 @@ func (t *transport) SetReadDeadline(d time.Time) error  { return t.c.nc.SetReadD
 func (t *transport) SetWriteDeadline(d time.Time) error { return t.c.nc.SetWriteDeadline(d) }
 
 // Queue adds p to the output without writing it yet; Flush writes. Queueing
-// many stanzas and flushing once makes one writev of them.
+// many stanzas and flushing once makes one writev of them. A p that would
+// take the output over the bound closes the connection (ErrSlowConsumer),
+// unless the output is empty: one write always fits, so a stanza larger
+// than the bound still reaches a peer that reads. Queue may be called from
+// several goroutines at once.
 func (c *Conn) Queue(p []byte) error {
-	if tc := c.tlsp.Load(); tc != nil {
-		_, err := tc.Write(p)
+	tc := c.tlsp.Load()
+	if tc == nil {
+		return c.enqueue(p, false)
+	}
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	c.wmu.Lock()
+	err := c.admitLocked(len(p))
+	c.wmu.Unlock()
+	if err != nil || len(p) == 0 {
 		return err
 	}
-	return c.enqueue(p)
+	return c.writeTLS(tc, p)
+}
+
+// writeTLS encrypts p into the queue, every record of it taken; tmu is held.
+func (c *Conn) writeTLS(tc *tls.Conn, p []byte) error {
+	c.admitted.Store(true)
+	_, err := tc.Write(p)
+	c.admitted.Store(false)
+	return err
+}
+
+// admitLocked decides whether n more bytes may join the output; over the
+// bound, it starts closing the connection, on a goroutine of its own so
+// that a sender routing to this peer is never held up by it.
+func (c *Conn) admitLocked(n int) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if c.cause != nil {
+		return c.cause
+	}
+	if n > 0 && c.queued > 0 && c.queued+n > c.cfg.MaxQueue {
+		c.cause = ErrSlowConsumer
+		go c.farewell()
+		return ErrSlowConsumer
+	}
+	return nil
 }
 
 // Write queues p and flushes.
@@ -389,18 +469,19 @@ func (c *Conn) Write(p []byte) error {
 	return nil
 }
 
-func (c *Conn) enqueue(p []byte) error {
+// enqueue appends p to the output; admitted skips the bound, which the
+// caller has applied already or which last words do not meet.
+func (c *Conn) enqueue(p []byte, admitted bool) error {
 	c.wmu.Lock()
 	if c.closed.Load() {
 		c.wmu.Unlock()
 		return ErrClosed
 	}
-	// One item is always taken into an empty queue, so a stanza larger
-	// than the bound can still be delivered to a peer that reads.
-	if c.queued > 0 && c.queued+len(p) > c.cfg.MaxQueue {
-		c.wmu.Unlock()
-		go c.fail(ErrSlowConsumer)
-		return ErrSlowConsumer
+	if !admitted {
+		if err := c.admitLocked(len(p)); err != nil {
+			c.wmu.Unlock()
+			return err
+		}
 	}
 	c.queued += len(p)
 	for len(p) > 0 {
@@ -538,7 +619,9 @@ func (c *Conn) drain(d time.Duration) error {
 
 // CloseAfterFlush closes the connection once what is queued is written (a
 // stream's last words), or after a few seconds if the peer does not read.
-func (c *Conn) CloseAfterFlush() {
+func (c *Conn) CloseAfterFlush() { c.closeAfter(5 * time.Second) }
+
+func (c *Conn) closeAfter(d time.Duration) {
 	c.wmu.Lock()
 	c.closing = true
 	idle := c.queued == 0
@@ -547,8 +630,44 @@ func (c *Conn) CloseAfterFlush() {
 		c.fail(nil)
 		return
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.nc.SetWriteDeadline(time.Now().Add(d))
 	c.Flush()
+}
+
+// overLimit closes the connection for going over a limit of its Config,
+// with the handler's last words.
+func (c *Conn) overLimit(err error) {
+	c.wmu.Lock()
+	if c.cause != nil || c.closed.Load() {
+		c.wmu.Unlock()
+		return
+	}
+	c.cause = err
+	c.wmu.Unlock()
+	c.farewell()
+}
+
+// farewell writes the handler's last words after the queued output, past
+// the bound (c.cause refuses all other output from now on), and closes
+// once they are written or farewellTime has passed.
+func (c *Conn) farewell() {
+	c.wmu.Lock()
+	err := c.cause
+	c.wmu.Unlock()
+	if f, ok := c.h.(Farewell); ok {
+		if last := f.Farewell(err); len(last) > 0 {
+			if tc := c.tlsp.Load(); tc != nil {
+				// Under tmu, as in Queue: the admitted flag must cover
+				// this write alone.
+				c.tmu.Lock()
+				c.writeTLS(tc, last)
+				c.tmu.Unlock()
+			} else {
+				c.enqueue(last, true)
+			}
+		}
+	}
+	c.closeAfter(farewellTime)
 }
 
 // Close closes the connection at once.
@@ -560,6 +679,11 @@ func (c *Conn) fail(err error) {
 		c.p.remove(c)
 		c.nc.Close()
 		c.wmu.Lock()
+		if c.cause != nil {
+			// However the closing ends (written, timed out, reset), the
+			// handler learns the limit that started it.
+			err = c.cause
+		}
 		for _, b := range c.out {
 			putChunk(b)
 		}

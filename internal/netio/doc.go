@@ -5,5 +5,6 @@
 // window to the connection's Handler, and gives the window back once the
 // handler no longer needs any of it. Outgoing data goes to a bounded queue
 // of pooled chunks written with writev; a peer that reads slower than its
-// bound is cut off instead of growing memory.
+// bound is cut off, after the handler's last words (Farewell), instead of
+// growing memory.
 package netio
