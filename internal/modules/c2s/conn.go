@@ -71,7 +71,11 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 		}
 		c.Close(stream.ConnectionTimeout, "no stream header in time")
 	}))
-	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.conf().QueueBytes)}
+	// The open timeout covers the TLS handshake too: on a direct TLS
+	// connection it comes before the stream header, where the timer above
+	// cannot reach the connection yet.
+	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.conf().QueueBytes),
+		HandshakeTimeout: m.conf().OpenTimeout}
 	// Attach serves the connection from now on; on failure (a TLS handshake
 	// that did not complete) nothing else holds it.
 	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
