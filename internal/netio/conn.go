@@ -509,7 +509,10 @@ func (c *Conn) Flush() {
 	done, err := c.writeLocked()
 	if err != nil {
 		c.wmu.Unlock()
-		c.fail(err)
+		// Not on this goroutine: Flush is called by whoever routes to this
+		// peer, maybe under a lock of their own that the close path (an
+		// unbind, presence going out) would need.
+		go c.fail(err)
 		return
 	}
 	if done {
