@@ -39,7 +39,12 @@ type C2S struct {
 	OpenTimeout      time.Duration
 	AuthTimeout      time.Duration
 	Keepalive        time.Duration // white space ping interval; 0 sends none
-	MaxPerIP         int           // 0 means no limit
+	MaxPerIP         int           // hard cap of connections per address (IPv6: per /64); 0 means no limit
+	MaxUnauthPerIP   int           // handshakes served at once per address; more wait their turn
+	MaxUnauth        int           // unauthenticated connections in all; 0 means no limit
+	MaxResources     int           // bound sessions per account; 0 means no limit
+	MaxSessions      int           // bound sessions in all; 0 means no limit
+	CBDowngrade      string        // accept or refuse SCRAM's gs2 flag y where no known binding was offered
 	RateBytes        int64         // bytes per second; 0 means no limit
 	RateBurst        int64         // 0 means one second's worth of RateBytes
 	QueueBytes       int64         // outgoing bytes queued per session
@@ -99,7 +104,8 @@ func Load(path string) (*Config, error) {
 
 // CheckFile returns every problem in the configuration in path (the embedded
 // default when path is ""), each printing as file:line: msg, or nil when
-// there is none. It is what `xmppd check` runs.
+// there is none. It is the first part of `xmppd check`, whose other checks
+// need a configuration that maps (core.Check).
 func CheckFile(path string) []error {
 	f, err := parseFile(path)
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"xmppd/internal/jid"
 )
 
 // sectionTypes are the section types xmppd reads.
@@ -48,10 +50,7 @@ func FromFile(f *File) (*Config, error) {
 		m.errorf(0, "no enabled host: add a section config host with option domain 'example.org', or set option enabled '1' in one")
 	}
 
-	// Line 0 (the file as a whole) goes last: it is usually a consequence.
-	slices.SortStableFunc(m.errs, func(a, b *Error) int {
-		return cmp.Compare(uint(a.Line-1), uint(b.Line-1))
-	})
+	m.sort()
 	if err := m.errs.err(); err != nil {
 		return nil, err
 	}
@@ -65,6 +64,14 @@ type mapper struct {
 
 func (m *mapper) errorf(line int, format string, args ...any) {
 	m.errs = append(m.errs, &Error{File: m.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// sort puts the errors in the order of their lines. Line 0 (the file as a
+// whole) goes last: it is usually a consequence.
+func (m *mapper) sort() {
+	slices.SortStableFunc(m.errs, func(a, b *Error) int {
+		return cmp.Compare(uint(a.Line-1), uint(b.Line-1))
+	})
 }
 
 // done collects a Reader's errors.
@@ -108,6 +115,12 @@ func (m *mapper) host(c *Config, s *Section) {
 	if h.Domain != "" {
 		if msg := checkDomain(h.Domain); msg != "" {
 			r.Errorf("domain", "%s", msg)
+		} else if d, err := jid.New("", h.Domain, ""); err != nil {
+			// The server builds its hosts with the jid package: what it
+			// refuses must not pass here.
+			r.Errorf("domain", "domain %s cannot be served: %v: use letters, digits, '-' and dots, as in 'example.org'", quote(h.Domain), err)
+		} else if d.Domain() != h.Domain {
+			r.Errorf("domain", "domain %s is %s in the normal form of RFC 7622, which is what clients send: write %s", quote(h.Domain), quote(d.Domain()), quote(d.Domain()))
 		} else if prev := c.Host(h.Domain); prev != nil {
 			r.Errorf("domain", "domain %s is already served by the host section at line %d: serve each domain once", quote(h.Domain), prev.Line)
 		}
@@ -240,8 +253,8 @@ func validModule(s string) bool {
 }
 
 // checkDomain returns what is wrong with domain d, or "". It catches the
-// mistakes people make (capitals, spaces, a pasted JID or URL) rather than
-// implementing RFC 7622, which the jid package applies when the host starts.
+// mistakes people make (capitals, spaces, a pasted JID or URL) with advice
+// for each; RFC 7622 itself is left to the jid package, applied after it.
 func checkDomain(d string) string {
 	if lower := strings.ToLower(d); lower != d {
 		return "domain " + quote(d) + " must be lowercase: write " + quote(lower)

@@ -33,6 +33,14 @@ func NewReader(file string, s *Section) *Reader {
 // Err returns the errors found so far as an ErrorList, or nil.
 func (r *Reader) Err() error { return r.errs.err() }
 
+// Section returns the section r reads, nil for none. The core keeps it as
+// the options a module runs with, so that a reload compares the new file
+// with those and not with whatever file was read last.
+func (r *Reader) Section() *Section { return r.sec }
+
+// File returns the file name r puts in its errors.
+func (r *Reader) File() string { return r.file }
+
 // Errorf records a problem with option name at its line, or at the section's
 // line when the option is absent; for checks that span options or that only
 // the caller knows, such as "cert without key".

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"xmppd/internal/config"
 )
 
 // Module is a feature of the server. New makes an instance with no side
@@ -30,6 +32,12 @@ type ModuleInfo struct {
 	// Auto modules are loaded without being listed (core protocol pieces);
 	// a host can still list them in modules_disabled.
 	Auto bool
+	// Options reads the module's options from r exactly as its Load does,
+	// reporting every mistake on r, and has no side effects: the module's
+	// Load and the configuration checks (Start, Reload, `xmppd check`)
+	// share it, so they accept the same sections. Nil means the module
+	// takes no options.
+	Options func(r *config.Reader)
 	// New returns a fresh instance.
 	New func() Module
 }
@@ -71,4 +79,17 @@ func Registered() []ModuleInfo {
 		return 0
 	})
 	return out
+}
+
+// CheckModules returns the mistakes in cfg's use of modules, each with its
+// file and line: names in modules_enabled and modules_disabled, and module
+// sections, that no compiled-in module answers to, and options each
+// module's own Options refuses. Start and Reload refuse a configuration it
+// finds fault with, and `xmppd check` reports the same.
+func CheckModules(cfg *config.Config) error {
+	var specs []config.ModuleSpec
+	for _, m := range Registered() {
+		specs = append(specs, config.ModuleSpec{Name: m.Name, Global: m.Global, Options: m.Options})
+	}
+	return cfg.CheckModules(specs)
 }

@@ -18,37 +18,53 @@ type Reloader interface {
 
 // Reload applies cfg to the running server without dropping sessions:
 // modules enabled since are loaded, disabled ones unloaded, modules whose
-// options changed loaded again with them (a Reloader is told instead), and
-// "reload" fires. What only a restart can apply is returned, and left as it
-// was. A module that fails to load with its new options keeps its old ones;
-// the failures are returned together.
+// options differ from those they run with are loaded again with the new
+// ones (a Reloader is told instead), and "reload" fires.
+//
+// A configuration CheckModules refuses changes nothing, and its errors are
+// returned. What only a restart can apply is compared with what the server
+// started with, returned in restart, and left as it was: srv.Config keeps
+// the running values of those settings, so it never names a store, socket
+// or certificate the server does not use. A module that fails to load with
+// its new options runs on with its old ones; each failure is returned,
+// saying what stayed, and the next Reload tries again.
 func (srv *Server) Reload(cfg *config.Config) (restart []string, err error) {
-	if err := checkModuleNames(cfg); err != nil {
+	if err := CheckModules(cfg); err != nil {
 		return nil, err
 	}
-	old := srv.Config
-	restart = needsRestart(old, cfg)
+	restart = needsRestart(srv.started, cfg)
+	cfg = srv.running(cfg)
 	srv.Config = cfg
 	var errs []error
-	srv.global = srv.reloadModules(nil, srv.global, old, cfg, &errs)
+	srv.global = srv.reloadModules(nil, srv.global, cfg, &errs)
 	for _, h := range srv.hostList {
 		if cfg.Host(h.Name) == nil || !cfg.Host(h.Name).Enabled {
 			continue // the host goes at the next restart, with its modules
 		}
-		h.modules = srv.reloadModules(h, h.modules, old, cfg, &errs)
+		h.modules = srv.reloadModules(h, h.modules, cfg, &errs)
 	}
 	srv.Events.Fire("reload", &Event{Data: cfg})
 	return restart, errors.Join(errs...)
 }
 
+// running returns cfg with what only a restart changes set back to what
+// the server runs with.
+func (srv *Server) running(cfg *config.Config) *config.Config {
+	c, s := *cfg, srv.started
+	c.DataDir, c.AdminSocket, c.StanzaSizeLimit, c.Storage = s.DataDir, s.AdminSocket, s.StanzaSizeLimit, s.Storage
+	c.Hosts = slices.Clone(cfg.Hosts)
+	for i := range c.Hosts {
+		if old := s.Host(c.Hosts[i].Domain); old != nil {
+			c.Hosts[i].Cert, c.Hosts[i].Key = old.Cert, old.Key
+		}
+	}
+	return &c
+}
+
 // reloadModules brings the modules loaded for h (nil: the global ones) in
 // line with cfg and returns the new list, in registration order as Start
 // loads them.
-func (srv *Server) reloadModules(h *Host, apis []*API, old, cfg *config.Config, errs *[]error) []*API {
-	domain := ""
-	if h != nil {
-		domain = h.Name
-	}
+func (srv *Server) reloadModules(h *Host, apis []*API, cfg *config.Config, errs *[]error) []*API {
 	loaded := map[string]*API{}
 	for _, a := range slices.Backward(apis) {
 		if wanted(a.info, h, cfg) {
@@ -68,30 +84,38 @@ func (srv *Server) reloadModules(h *Host, apis []*API, old, cfg *config.Config, 
 		if a != nil {
 			r, _ = a.mod.(Reloader)
 		}
+		opts := options(cfg, m, h)
 		switch {
 		case a == nil:
-			a, err := srv.load(m, h, cfg)
+			a, err := srv.load(m, h, opts)
 			if err != nil {
-				*errs = append(*errs, err)
+				*errs = append(*errs, fmt.Errorf("%w; it stays unloaded", err))
 				continue
 			}
 			a.log.Info("loaded")
 			out = append(out, a)
 		case r != nil:
 			if err := r.Reload(a, cfg); err != nil {
-				*errs = append(*errs, fmt.Errorf("module %s: %w", m.Name, err))
+				*errs = append(*errs, fmt.Errorf("%s: %w; what it could not apply stays as it was", moduleName(m, h), err))
 			}
 			out = append(out, a)
-		case optionsKey(old.ModuleSection(m.Name, domain)) != optionsKey(cfg.ModuleSection(m.Name, domain)):
+		// Compared with the options the module runs with, not with the
+		// file read last: after a failed reload they differ, and the next
+		// one must try (and report) again.
+		case optionsKey(a.opts.Section()) != optionsKey(opts.Section()):
 			a.unload()
-			na, err := srv.load(m, h, cfg)
+			na, err := srv.load(m, h, opts)
 			if err != nil {
-				*errs = append(*errs, err)
-				// The old options loaded before, so they load again.
-				if na, err = srv.load(m, h, old); err != nil {
-					*errs = append(*errs, err)
+				// The options it ran with loaded before, so they load again.
+				old, oerr := srv.load(m, h, config.NewReader(a.opts.File(), a.opts.Section()))
+				if oerr != nil {
+					*errs = append(*errs, fmt.Errorf("%w; loading it again with its old options failed too, so it is not running: %v", err, oerr))
 					continue
 				}
+				old.log.Warn("new options refused; loaded again with the old ones")
+				*errs = append(*errs, fmt.Errorf("%w; it runs on with its old options", err))
+				out = append(out, old)
+				continue
 			}
 			na.log.Info("loaded again with new options")
 			out = append(out, na)
@@ -100,6 +124,14 @@ func (srv *Server) reloadModules(h *Host, apis []*API, old, cfg *config.Config, 
 		}
 	}
 	return out
+}
+
+// moduleName names module m on h in messages.
+func moduleName(m ModuleInfo, h *Host) string {
+	if h == nil {
+		return "module " + m.Name
+	}
+	return "module " + m.Name + " on " + h.Name
 }
 
 // wanted reports whether cfg enables module m for h (nil: globally).
@@ -132,7 +164,8 @@ func optionsKey(s *config.Section) string {
 	return b.String()
 }
 
-// needsRestart names the changes from old to cur that Reload cannot apply:
+// needsRestart names the changes from old, what the server started with,
+// to cur that Reload cannot apply:
 // the store, the admin socket, the stanza limit (every open stream has its
 // reader) and the set of hosts with their certificate files.
 func needsRestart(old, cur *config.Config) []string {

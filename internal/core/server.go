@@ -5,12 +5,11 @@
 package core
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,16 +34,21 @@ type Server struct {
 	hostList []*Host
 	global   []*API
 
+	// started is the configuration the server was built with: what only a
+	// restart changes (store, admin socket, hosts) is compared with it.
+	started *config.Config
+
 	statusMu sync.Mutex
 	status   map[string]Status
 
 	nextSession atomic.Uint64
+	bound       atomic.Int64 // sessions bound on all hosts, for max_sessions
 }
 
 // New opens the store and builds the hosts of cfg; Start loads the modules.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	srv := &Server{Config: cfg, Log: log, Events: NewEvents(), Metrics: newMetrics(), HTTP: &Routes{},
-		hosts: map[string]*Host{}, status: map[string]Status{}}
+		hosts: map[string]*Host{}, status: map[string]Status{}, started: cfg}
 	for _, hc := range cfg.Hosts {
 		if !hc.Enabled {
 			continue
@@ -61,7 +65,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, errors.New("no enabled host in the configuration")
 	}
 	db, err := storage.Open(storage.Options{
-		Dir:          filepath.Join(cfg.DataDir, "data"),
+		Dir:          cfg.StoreDir(),
 		MemTableSize: cfg.Storage.MemTableSize,
 		CacheSize:    cfg.Storage.CacheSize,
 		Logger:       log.With("mod", "storage"),
@@ -90,12 +94,12 @@ func (srv *Server) NewSession(h *Host, bare jid.JID, out Sender) *Session {
 // unloads what was loaded, so a start is all or nothing.
 func (srv *Server) Start() error {
 	srv.Started = time.Now()
-	if err := checkModuleNames(srv.Config); err != nil {
+	if err := CheckModules(srv.Config); err != nil {
 		return err
 	}
 	for _, m := range Registered() {
 		if wanted(m, nil, srv.Config) {
-			api, err := srv.load(m, nil, srv.Config)
+			api, err := srv.load(m, nil, options(srv.Config, m, nil))
 			if err != nil {
 				srv.Stop()
 				return err
@@ -108,7 +112,7 @@ func (srv *Server) Start() error {
 			if !wanted(m, h, srv.Config) {
 				continue
 			}
-			api, err := srv.load(m, h, srv.Config)
+			api, err := srv.load(m, h, options(srv.Config, m, h))
 			if err != nil {
 				srv.Stop()
 				return err
@@ -120,48 +124,72 @@ func (srv *Server) Start() error {
 	return nil
 }
 
-// checkModuleNames rejects modules_enabled entries that are not compiled in.
-func checkModuleNames(cfg *config.Config) error {
-	known := map[string]bool{}
-	var names []string
-	for _, m := range Registered() {
-		known[m.Name] = true
-		names = append(names, m.Name)
+// Check returns every reason cfg would not run on this machine, as config
+// errors with file and line where there is one: the module checks of
+// CheckModules, then those of config.Config.CheckSystem (certificates,
+// directories, listeners). busy holds what a running xmppd with cfg holds
+// (its admin socket, store and ports): serve cannot start beside it, while
+// check, run before a reload or restart, expects it. `xmppd serve` and
+// `xmppd check` both call Check, so they accept the same files.
+//
+// It must not run in a process that has cfg's store open (see
+// config.Config.StorePID).
+func Check(cfg *config.Config) (errs, busy []error) {
+	if err := CheckModules(cfg); err != nil {
+		errs = append(errs, unwrapAll(err)...)
 	}
-	lists := [][]string{cfg.ModulesEnabled}
-	for _, h := range cfg.Hosts {
-		lists = append(lists, h.ModulesEnabled)
-	}
-	for _, l := range lists {
-		for _, n := range l {
-			if !known[n] {
-				return fmt.Errorf("unknown module %q in modules_enabled (compiled in: %s)", n, strings.Join(names, ", "))
-			}
-		}
-	}
-	return nil
+	sys, held := cfg.CheckSystem()
+	errs = append(errs, sys.Unwrap()...)
+	slices.SortStableFunc(errs, func(a, b error) int { return cmp.Compare(lineOf(a)-1, lineOf(b)-1) })
+	return errs, held.Unwrap()
 }
 
-func (srv *Server) load(m ModuleInfo, h *Host, cfg *config.Config) (*API, error) {
-	domain := ""
-	log := srv.Log.With("mod", m.Name)
+// lineOf returns the line of a config error, as an unsigned number so that
+// line 0 (the file as a whole) sorts last.
+func lineOf(err error) uint {
+	var e *config.Error
+	if errors.As(err, &e) {
+		return uint(e.Line)
+	}
+	return 0
+}
+
+// unwrapAll splits a joined error or an ErrorList into its errors.
+func unwrapAll(err error) []error {
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		return u.Unwrap()
+	}
+	return []error{err}
+}
+
+// options returns a reader over the options cfg gives module m on h (nil:
+// the global section only).
+func options(cfg *config.Config, m ModuleInfo, h *Host) *config.Reader {
+	domain, file := "", cfg.File
 	if h != nil {
 		domain = h.Name
+	}
+	if cfg.Raw != nil {
+		file = cfg.Raw.Name
+	}
+	return config.NewReader(file, cfg.ModuleSection(m.Name, domain))
+}
+
+// load loads module m for h (nil: globally) with the options opts reads.
+func (srv *Server) load(m ModuleInfo, h *Host, opts *config.Reader) (*API, error) {
+	log := srv.Log.With("mod", m.Name)
+	if h != nil {
 		log = h.Log.With("mod", m.Name)
 	}
-	api := &API{info: m, srv: srv, host: h, log: log,
-		opts: config.NewReader(cfg.File, cfg.ModuleSection(m.Name, domain))}
+	api := &API{info: m, srv: srv, host: h, log: log, opts: opts}
 	api.mod = m.New()
-	if err := api.mod.Load(api); err != nil {
-		api.unload()
-		if domain != "" {
-			return nil, fmt.Errorf("module %s on %s: %w", m.Name, domain, err)
-		}
-		return nil, fmt.Errorf("module %s: %w", m.Name, err)
+	err := api.mod.Load(api)
+	if err == nil {
+		err = api.opts.Err()
 	}
-	if err := api.opts.Err(); err != nil {
+	if err != nil {
 		api.unload()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", moduleName(m, h), err)
 	}
 	log.Debug("loaded")
 	return api, nil

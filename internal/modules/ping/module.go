@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/stanza"
 	"xmppd/internal/stream"
@@ -27,7 +28,20 @@ const idPrefix = "xmppd-ping-"
 const MinKeepalive = time.Second
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "ping", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "ping", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readKeepalive(r) }})
+}
+
+// readKeepalive reads the module's options, for Load and for the
+// configuration checks alike: the keepalive interval, 0 for none.
+func readKeepalive(opts *config.Reader) time.Duration {
+	d := opts.Duration("keepalive", 0, 0, 24*time.Hour)
+	if d > 0 && d < MinKeepalive {
+		opts.Errorf("keepalive", "option keepalive: '%s' is too short: use 0 (off) or at least %s", d, MinKeepalive)
+		d = 0
+	}
+	opts.Unknown()
+	return d
 }
 
 // Module answers pings and runs the keepalive.
@@ -51,13 +65,7 @@ type state struct {
 // the keepalive rounds when the interval is not 0.
 func (m *Module) Load(api *core.API) error {
 	m.host = api.Host()
-	opts := api.Options()
-	m.interval = opts.Duration("keepalive", 0, 0, 24*time.Hour)
-	if m.interval > 0 && m.interval < MinKeepalive {
-		opts.Errorf("keepalive", "option keepalive: '%s' is too short: use 0 (off) or at least %s", m.interval, MinKeepalive)
-		m.interval = 0
-	}
-	opts.Unknown()
+	m.interval = readKeepalive(api.Options())
 
 	api.AddFeature(NS)
 	// XEP-0199 §4.2: a ping to the server, or with no 'to' or the client's

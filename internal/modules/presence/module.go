@@ -5,12 +5,22 @@
 package presence
 
 import (
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/modules/roster"
 )
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "presence", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "presence", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readMaxDirected(r) }})
+}
+
+// readMaxDirected reads the module's options, for Load and for the
+// configuration checks alike.
+func readMaxDirected(opts *config.Reader) int {
+	n := opts.Int("max_directed", defaultMaxDirected, 0, 1<<16)
+	opts.Unknown()
+	return n
 }
 
 // Defaults of the module's options.
@@ -31,9 +41,7 @@ type Module struct {
 // Load hooks the presence handlers of the host.
 func (m *Module) Load(api *core.API) error {
 	m.api, m.srv = api, api.Server()
-	opts := api.Options()
-	m.maxDirected = opts.Int("max_directed", defaultMaxDirected, 0, 1<<16)
-	opts.Unknown()
+	m.maxDirected = readMaxDirected(api.Options())
 	m.broadcasts = api.Counter("broadcasts", "presence broadcasts of local users")
 	m.subscriptions = api.Counter("subscriptions", "subscription stanzas processed")
 	api.Hook("presence/self", core.PriorityModule, m.onSelf)

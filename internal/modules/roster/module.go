@@ -5,11 +5,22 @@
 package roster
 
 import (
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 )
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "roster", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "roster", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readLimits(r) }})
+}
+
+// readLimits reads the module's options, for Load and for the
+// configuration checks alike: most items per roster, longest item name.
+func readLimits(opts *config.Reader) (maxItems, maxName int) {
+	maxItems = opts.Int("max_items", defaultMaxItems, 1, 1<<20)
+	maxName = opts.Int("max_name_bytes", defaultMaxNameBytes, 1, 1<<16)
+	opts.Unknown()
+	return maxItems, maxName
 }
 
 // NS is the roster namespace (RFC 6121 §2.1).
@@ -43,10 +54,7 @@ type Module struct {
 // Load opens the store, reads the options and hooks the roster iq handlers.
 func (m *Module) Load(api *core.API) error {
 	m.api, m.srv = api, api.Server()
-	opts := api.Options()
-	m.maxItems = opts.Int("max_items", defaultMaxItems, 1, 1<<20)
-	m.maxName = opts.Int("max_name_bytes", defaultMaxNameBytes, 1, 1<<16)
-	opts.Unknown()
+	m.maxItems, m.maxName = readLimits(api.Options())
 	m.gets = api.Counter("gets", "roster requests answered")
 	m.sets = api.Counter("sets", "roster items added, changed or removed by clients")
 	// Roster writes are durable: a contact a user added must not vanish in

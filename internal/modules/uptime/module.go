@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/stanza"
 )
@@ -18,7 +19,18 @@ import (
 const NS = "jabber:iq:last"
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "uptime", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "uptime", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readStatus(r) }})
+}
+
+// readStatus reads the module's options, for Load and for the
+// configuration checks alike. config module 'uptime' / option status
+// 'text': the status text of the answer (XEP-0012 §4 lets the server say
+// something about itself).
+func readStatus(opts *config.Reader) string {
+	status := opts.String("status", "")
+	opts.Unknown()
+	return status
 }
 
 // Module is the uptime module of one host.
@@ -32,10 +44,7 @@ type Module struct {
 // undoing by hand.
 func (m *Module) Load(api *core.API) error {
 	m.srv = api.Server()
-	// config module 'uptime' / option status 'text': the status text of the
-	// answer (XEP-0012 §4 lets the server say something about itself).
-	m.status = api.Options().String("status", "")
-	api.Options().Unknown("status")
+	m.status = readStatus(api.Options())
 	m.queries = api.Counter("queries", "XEP-0012 queries answered")
 	api.AddFeature(NS)
 	api.Hook("iq/host/"+NS+":query", core.PriorityModule, m.query)

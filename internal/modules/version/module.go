@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/stanza"
 	buildversion "xmppd/internal/version"
@@ -20,7 +21,18 @@ const NS = "jabber:iq:version"
 const Name = "xmppd"
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "version", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "version", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readShowOS(r) }})
+}
+
+// readShowOS reads the module's options, for Load and for the
+// configuration checks alike. XEP-0092 §5: the operating system may help
+// an attacker, so an administrator must be able to withhold it; here it is
+// withheld unless asked for.
+func readShowOS(opts *config.Reader) bool {
+	show := opts.Bool("show_os", false)
+	opts.Unknown()
+	return show
 }
 
 // Module answers software version queries.
@@ -32,14 +44,8 @@ type Module struct {
 
 // Load builds the answer and hooks version queries to the server.
 func (m *Module) Load(api *core.API) error {
-	opts := api.Options()
-	// XEP-0092 §5: the operating system may help an attacker, so an
-	// administrator must be able to withhold it; here it is withheld unless
-	// asked for.
-	showOS := opts.Bool("show_os", false)
-	opts.Unknown()
 	osName := ""
-	if showOS {
+	if readShowOS(api.Options()) {
 		osName = operatingSystem()
 	}
 	m.payload = query(buildversion.Version, osName)
