@@ -10,10 +10,11 @@ import (
 	_ "crypto/sha512"
 )
 
-// Channel binding type names (RFC 9266 §2, RFC 5929 §4).
+// Channel binding type names (RFC 9266 §2, RFC 5929 §3 and §4).
 const (
 	cbExporter = "tls-exporter"
 	cbEndPoint = "tls-server-end-point"
+	cbUnique   = "tls-unique"
 )
 
 // exporterLabel and exporterLength are fixed by RFC 9266 §2.
@@ -29,21 +30,43 @@ type ChannelBinding struct {
 	Exporter []byte
 	// EndPoint is the tls-server-end-point value (RFC 5929 §4.1).
 	EndPoint []byte
+	// Unique is the tls-unique value (RFC 5929 §3): TLS 1.2 and earlier
+	// only, where it is the type RFC 5802 §6 has SCRAM clients that bind
+	// implement, and the only one Python's ssl module offers.
+	Unique []byte
 }
 
 func (cb ChannelBinding) available() bool {
-	return len(cb.Exporter) > 0 || len(cb.EndPoint) > 0
+	return len(cb.Exporter) > 0 || len(cb.EndPoint) > 0 || len(cb.Unique) > 0
 }
 
 // data returns the binding of the named type, or nil.
 func (cb ChannelBinding) data(name string) []byte {
+	var b []byte
 	switch name {
 	case cbExporter:
-		return cb.Exporter
+		b = cb.Exporter
 	case cbEndPoint:
-		return cb.EndPoint
+		b = cb.EndPoint
+	case cbUnique:
+		b = cb.Unique
 	}
-	return nil
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// Types returns the names of the bindings cb holds, for the XEP-0440
+// <sasl-channel-binding/> stream feature, strongest first.
+func (cb ChannelBinding) Types() []string {
+	var t []string
+	for _, name := range []string{cbExporter, cbEndPoint, cbUnique} {
+		if cb.data(name) != nil {
+			t = append(t, name)
+		}
+	}
+	return t
 }
 
 // BindingFromTLS returns the bindings of a connection as its client sees
@@ -55,7 +78,7 @@ func BindingFromTLS(cs *tls.ConnectionState) ChannelBinding {
 	if cs == nil {
 		return ChannelBinding{}
 	}
-	cb := ChannelBinding{Exporter: exporter(cs)}
+	cb := ChannelBinding{Exporter: exporter(cs), Unique: unique(cs)}
 	if len(cs.PeerCertificates) > 0 {
 		cb.EndPoint = EndPointBinding(cs.PeerCertificates[0])
 	}
@@ -69,7 +92,7 @@ func ServerBindingFromTLS(cs *tls.ConnectionState, leaf *x509.Certificate) Chann
 	if cs == nil {
 		return ChannelBinding{}
 	}
-	cb := ChannelBinding{Exporter: exporter(cs)}
+	cb := ChannelBinding{Exporter: exporter(cs), Unique: unique(cs)}
 	if leaf != nil {
 		cb.EndPoint = EndPointBinding(leaf)
 	}
@@ -89,6 +112,16 @@ func exporter(cs *tls.ConnectionState) []byte {
 		return nil
 	}
 	return b
+}
+
+// unique returns the tls-unique binding. TLS 1.3 has none (RFC 9266 §1),
+// and crypto/tls leaves it out as well for a resumed TLS 1.2 session without
+// the extended master secret, where it would not be unique (RFC 7627).
+func unique(cs *tls.ConnectionState) []byte {
+	if !cs.HandshakeComplete || cs.Version >= tls.VersionTLS13 || len(cs.TLSUnique) == 0 {
+		return nil
+	}
+	return cs.TLSUnique
 }
 
 // EndPointBinding returns the tls-server-end-point binding of a server

@@ -94,6 +94,12 @@ func TestBindingFromTLS(t *testing.T) {
 	if !bytes.Equal(c12.EndPoint, wantEndPoint[:]) || !bytes.Equal(s12.EndPoint, wantEndPoint[:]) {
 		t.Fatalf("TLS 1.2 end-point: client %x, server %x", c12.EndPoint, s12.EndPoint)
 	}
+	if len(c12.Unique) == 0 || !bytes.Equal(c12.Unique, s12.Unique) {
+		t.Fatalf("TLS 1.2 tls-unique: client %x, server %x", c12.Unique, s12.Unique)
+	}
+	if c13.Unique != nil || s13.Unique != nil {
+		t.Fatal("tls-unique offered on TLS 1.3")
+	}
 	other13, _ := tlsPair(t, cert, leaf, tls.VersionTLS13)
 	if bytes.Equal(other13.Exporter, c13.Exporter) {
 		t.Fatal("two connections share an exporter value")
@@ -122,6 +128,10 @@ func TestBindingFromTLS(t *testing.T) {
 		}
 		if err := login(mech, c12, s12); err != nil {
 			t.Errorf("%s over TLS 1.2: %v", mech, err)
+		}
+		// tls-unique, all a Python client has, on TLS 1.2.
+		if err := login(mech, ChannelBinding{Unique: c12.Unique}, s12); err != nil {
+			t.Errorf("%s tls-unique over TLS 1.2: %v", mech, err)
 		}
 		// A client on another connection, as behind a man in the
 		// middle, binds to different data.

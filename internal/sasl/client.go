@@ -37,7 +37,8 @@ type Client struct {
 }
 
 // NewClient prepares an exchange. For a -PLUS mechanism it binds to
-// tls-exporter when cb has it, else tls-server-end-point. For SCRAM
+// tls-exporter when cb has it, else tls-server-end-point, else tls-unique.
+// For SCRAM
 // without -PLUS, a cb holding a binding says the client could have bound
 // but the server did not offer to (gs2 flag y, RFC 5802 §6), which a server
 // that did offer -PLUS refuses as a downgrade; pass the zero value to send
@@ -79,6 +80,9 @@ func NewClient(mech, username, password, authzid string, cb ChannelBinding) (*Cl
 	case plus && len(cb.EndPoint) > 0:
 		gs2.WriteString("p=" + cbEndPoint)
 		c.cbData = cb.EndPoint
+	case plus && len(cb.Unique) > 0:
+		gs2.WriteString("p=" + cbUnique)
+		c.cbData = cb.Unique
 	case plus:
 		return nil, fmt.Errorf("sasl: %s needs a channel binding and none is available", mech)
 	case cb.available():

@@ -3,13 +3,13 @@ package sasl_test
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"xmppd/internal/sasl"
 )
 
 // An exchange as the stream layer drives it: offer, pick, step until done,
-// and count failures against the address and the account.
+// with the attempt reserved against the address and the account before the
+// password is checked, and ended by the outcome.
 func Example() {
 	creds, err := sasl.NewCredentials(sasl.SHA256, "r0m30!", 0)
 	if err != nil {
@@ -21,36 +21,48 @@ func Example() {
 		}
 		return sasl.Credentials{}, sasl.ErrUnknownUser
 	}
-	throttle := sasl.NewThrottle(10000)
-	now := time.Now()
+	guard := sasl.NewGuard(10000)
+	const addr = "192.0.2.7"
 
 	// On a stream without TLS there is no binding to offer.
 	offered := sasl.Mechanisms(false, sasl.ChannelBinding{}, false)
 	fmt.Println(offered)
 
-	if ok, _ := throttle.Allow("ip:192.0.2.7", now); !ok {
+	if ok, _ := guard.Allow(addr); !ok {
 		return
 	}
 	client, _ := sasl.NewClient(sasl.SCRAMSHA256, "juliet", "r0m30!", "", sasl.ChannelBinding{})
 	server, _ := sasl.NewServer(sasl.SCRAMSHA256, lookup, sasl.ChannelBinding{}, false)
+	var attempt sasl.Attempt
+	server.Gate = func(username string) *sasl.Failure {
+		// A real server prepares the username as a JID localpart first.
+		a, wait, ok := guard.Begin(username+"@example.net", addr)
+		if !ok {
+			return &sasl.Failure{Condition: sasl.TemporaryAuthFailure, Text: "retry in " + wait.String()}
+		}
+		attempt = a
+		return nil
+	}
 	resp, _ := client.Step(nil)
 	for {
 		out, done, err := server.Step(resp)
 		var f *sasl.Failure
 		if errors.As(err, &f) {
-			throttle.Failure("ip:192.0.2.7", now)
-			throttle.Failure("user:"+server.Username(), now)
+			if f.Guess() {
+				attempt.Failed()
+			} else {
+				attempt.Cancel()
+			}
 			fmt.Println("failure:", f.Condition)
 			return
 		}
 		if done {
 			if _, err := client.Step(out); err != nil {
+				attempt.Cancel()
 				fmt.Println("client:", err)
 				return
 			}
-			// The address is not forgiven: one good account must not
-			// reset the count of guesses made at others from it.
-			throttle.Success("user:" + server.Username())
+			attempt.Succeeded()
 			fmt.Println("success:", server.Username())
 			return
 		}

@@ -61,7 +61,15 @@ const textDowngrade = "server-does-support-channel-binding"
 // password was tried, and stock clients that know only tls-unique end up
 // there before falling back to another mechanism.
 func (f *Failure) Guess() bool {
-	return f.Condition == NotAuthorized && f.Text != textDowngrade
+	return f.Condition == NotAuthorized && !f.Downgrade()
+}
+
+// Downgrade reports whether the failure refused the gs2 flag y as a
+// channel binding downgrade (RFC 5802 §6). Its Text is then the
+// server-error value the client may act on; it is said before any account
+// is looked up, so it reveals nothing about one.
+func (f *Failure) Downgrade() bool {
+	return f.Condition == NotAuthorized && f.Text == textDowngrade
 }
 
 // Error returns the condition and the text.

@@ -369,6 +369,7 @@ func TestSCRAMMalformed(t *testing.T) {
 	a := newAccounts(t, testIterations(), map[string]string{"u": "p"})
 	cb := fakeBinding(9)
 	exp := ChannelBinding{Exporter: cb.Exporter}
+	uniq := ChannelBinding{Exporter: cb.Exporter, EndPoint: cb.EndPoint, Unique: cb.EndPoint[:12]}
 	zero20 := b64.EncodeToString(make([]byte, 20))
 	zero32 := b64.EncodeToString(make([]byte, 32))
 	const good = "n,,n=u,r=" + tCNonce
@@ -414,12 +415,13 @@ func TestSCRAMMalformed(t *testing.T) {
 		{"p= without -PLUS or binding", SCRAMSHA256, ChannelBinding{}, false, "p=tls-exporter,,n=u,r=abc", "", MalformedRequest, ""},
 		{"bad cb name", SCRAMSHA256Plus, cb, true, "p=tls_exporter,,n=u,r=abc", "", MalformedRequest, ""},
 		{"empty cb name", SCRAMSHA256Plus, cb, true, "p=,,n=u,r=abc", "", MalformedRequest, ""},
-		{"unsupported cb type", SCRAMSHA256Plus, cb, true, "p=tls-unique,,n=u,r=abc", "", MalformedRequest, "unsupported-channel-binding-type"},
+		{"unsupported cb type", SCRAMSHA256Plus, cb, true, "p=tls-foo,,n=u,r=abc", "", MalformedRequest, "unsupported-channel-binding-type"},
 		{"cb type not on this connection", SCRAMSHA256Plus, exp, true, "p=tls-server-end-point,,n=u,r=abc", "", MalformedRequest, "unsupported-channel-binding-type"},
 		{"n with -PLUS", SCRAMSHA256Plus, cb, true, "n,,n=u,r=abc", "", MalformedRequest, ""},
 		{"y with -PLUS", SCRAMSHA1Plus, cb, true, "y,,n=u,r=abc", "", MalformedRequest, ""},
-		{"downgrade", SCRAMSHA256, cb, true, "y,,n=u,r=abc", "", NotAuthorized, "server-does-support-channel-binding"},
-		{"downgrade unknown user", SCRAMSHA1, cb, true, "y,,n=nobody,r=abc", "", NotAuthorized, "server-does-support-channel-binding"},
+		{"downgrade", SCRAMSHA256, uniq, true, "y,,n=u,r=abc", "", NotAuthorized, "server-does-support-channel-binding"},
+		{"downgrade unknown user", SCRAMSHA1, uniq, true, "y,,n=nobody,r=abc", "", NotAuthorized, "server-does-support-channel-binding"},
+		{"tls-unique not on this connection", SCRAMSHA256Plus, cb, true, "p=tls-unique,,n=u,r=abc", "", MalformedRequest, "unsupported-channel-binding-type"},
 
 		{"no proof", SCRAMSHA256, cb, true, good, "c=biws,r=" + nonce, MalformedRequest, ""},
 		{"single attribute", SCRAMSHA256, cb, true, good, "c=biws", MalformedRequest, ""},

@@ -13,6 +13,20 @@ import (
 // Server runs one exchange on the receiving side. It is not safe for
 // concurrent use; a stream runs one exchange at a time.
 type Server struct {
+	// Gate, when set, is called with the username (as sent, unescaped)
+	// once the client has sent what is to be checked, the PLAIN message or
+	// SCRAM's client-final-message, and before any of it is: a login
+	// throttle goes here, so that a throttled account gets the same answer
+	// whether or not the password is right. A Failure it returns ends the
+	// exchange. Every failure Guess counts comes after a call to Gate.
+	Gate func(username string) *Failure
+	// AcceptYWithoutUnique accepts the gs2 flag y where the -PLUS
+	// mechanisms were offered without tls-unique (on TLS 1.3), which is
+	// what a client that knows only tls-unique sends there (see
+	// scramFirst). The zero value refuses y wherever -PLUS was offered, as
+	// RFC 5802 §6 says to the letter.
+	AcceptYWithoutUnique bool
+
 	mech           string
 	h              *scramHash // nil for PLAIN
 	plus           bool
@@ -31,6 +45,7 @@ type Server struct {
 	creds       Credentials
 	fake        bool
 	gs2Header   string
+	cbName      string
 	cbData      []byte
 	firstBare   string
 	serverFirst string
@@ -48,8 +63,9 @@ const (
 
 // NewServer starts an exchange for the mechanism the client chose. The
 // caller has checked that it was offered; advertisedPlus says whether the
-// -PLUS mechanisms were, which decides whether a client that claims to
-// support channel binding is being downgraded (RFC 5802 §6). An unknown
+// -PLUS mechanisms were (with the types of cb), which decides whether a
+// client that claims to support channel binding may be being downgraded
+// (RFC 5802 §6). Set Gate and AcceptYWithoutUnique before the first Step. An unknown
 // mechanism, or a -PLUS one without a binding in cb, fails with
 // invalid-mechanism.
 func NewServer(mech string, lookup Lookup, cb ChannelBinding, advertisedPlus bool) (*Server, error) {
@@ -86,6 +102,18 @@ func (s *Server) Username() string { return s.username }
 // Whether the authenticated user may act as it is the caller's decision
 // (RFC 6120 §6.3.8).
 func (s *Server) Authzid() string { return s.authzid }
+
+// Mechanism returns the mechanism of the exchange.
+func (s *Server) Mechanism() string { return s.mech }
+
+// ChannelBinding returns the channel binding type the client bound to
+// (gs2 flag p), or "" if it did not bind.
+func (s *Server) ChannelBinding() string {
+	if s.cbData == nil {
+		return ""
+	}
+	return s.cbName
+}
 
 // Step takes the client's next message, decoded from base64, and returns
 // what to send: a challenge while done is false, the additional data for
@@ -151,6 +179,9 @@ func (s *Server) plain(msg string) *Failure {
 		return fail(MalformedRequest, "PLAIN message is not utf-8")
 	}
 	s.username, s.authzid = authcid, authzid
+	if f := s.gate(); f != nil {
+		return f
+	}
 
 	// A password no profile accepts matches no account; refusing it
 	// before the lookup reveals nothing about the account.
@@ -174,6 +205,13 @@ func (s *Server) plain(msg string) *Failure {
 		return fail(NotAuthorized, "wrong username or password")
 	}
 	return nil
+}
+
+func (s *Server) gate() *Failure {
+	if s.Gate == nil {
+		return nil
+	}
+	return s.Gate(s.username)
 }
 
 // find looks up the credentials for the username under h. fake is true
@@ -210,12 +248,34 @@ func (s *Server) scramFirst(msg string) ([]byte, *Failure) {
 	case !s.plus && m.flag == 'p':
 		// RFC 5802 §6: p is for the -PLUS mechanisms only.
 		return nil, fail(MalformedRequest, "the gs2 flag p= needs a -PLUS mechanism")
-	case m.flag == 'y' && s.advertisedPlus:
-		// RFC 5802 §6: the client can bind and believes the server
-		// cannot, yet the server offered to; someone removed the -PLUS
-		// mechanisms on the way.
+	case m.flag == 'y' && s.advertisedPlus && (s.cb.Unique != nil || !s.AcceptYWithoutUnique):
+		// RFC 5802 §6: y says the client can bind but believes the server
+		// cannot. The server offered -PLUS, and listed its types in
+		// <sasl-channel-binding/> (XEP-0440), so someone in between may
+		// have removed them to keep the exchange unbound, and the server
+		// must refuse. What y says, though, is only that the client saw no
+		// type it knows, and a client knows few: RFC 5802 §6 made
+		// tls-unique the type servers must and clients should implement,
+		// RFC 9266 made tls-exporter that for TLS 1.3, where tls-unique
+		// does not exist, and clients older than RFC 9266 (anything on
+		// Python's ssl module, slixmpp among them) still know tls-unique
+		// alone.
+		//
+		// So where tls-unique is offered (TLS 1.2), a binding client that
+		// follows RFC 5802 shares a type with the server, y can only mean
+		// the offer was tampered with, and it is refused whatever the
+		// caller says. Elsewhere (TLS 1.3) y is what an honest
+		// tls-unique-only client sends, as XEP-0440 §3 foresees; it is
+		// accepted if the caller says so (xmppd's default), and refused
+		// under RFC 5802's rule to the letter otherwise. The cost of
+		// accepting it: a client that does know tls-exporter or
+		// tls-server-end-point, whose offer was stripped by someone who
+		// can also present a certificate it trusts, is not protected by
+		// this check; such a client must refuse to fall back itself
+		// (XEP-0440 §4).
 		return nil, fail(NotAuthorized, textDowngrade)
 	case m.flag == 'p':
+		s.cbName = m.cbName
 		s.cbData = s.cb.data(m.cbName)
 		if s.cbData == nil {
 			return nil, fail(MalformedRequest, "unsupported-channel-binding-type")
@@ -248,6 +308,9 @@ func (s *Server) scramFirst(msg string) ([]byte, *Failure) {
 func (s *Server) scramFinal(msg string) ([]byte, *Failure) {
 	m, f := parseClientFinal(msg)
 	if f != nil {
+		return nil, f
+	}
+	if f := s.gate(); f != nil {
 		return nil, f
 	}
 	// RFC 5802 §5.1: c= repeats the gs2 header and appends the binding,

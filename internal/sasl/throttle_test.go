@@ -16,11 +16,11 @@ func TestThrottle(t *testing.T) {
 			t.Fatalf("Allow = %v, %v; want %v, %v", ok, wait, want, wantWait)
 		}
 	}
-	for range 5 {
+	for range 4 {
 		allow(true, 0)
 		th.Failure("ip:192.0.2.1", now)
 	}
-	// The sixth failure starts the delays: 1 s, 2 s, 4 s, ...
+	// The fifth failure starts the delays: 1 s, 2 s, 4 s, ...
 	allow(true, 0)
 	waits := []time.Duration{1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300}
 	for _, w := range waits {
@@ -45,7 +45,7 @@ func TestThrottle(t *testing.T) {
 	// Success forgets.
 	th.Success("ip:192.0.2.1")
 	allow(true, 0)
-	for range 5 {
+	for range 4 {
 		th.Failure("ip:192.0.2.1", now)
 	}
 	allow(true, 0)
