@@ -83,7 +83,11 @@ func (a *Accounts) Create(host, user, password string) error {
 	if err != nil {
 		return err
 	}
-	return a.kv.Set(host, local, rec)
+	if err := a.kv.Set(host, local, rec); err != nil {
+		return err
+	}
+	a.srv.Log.Info("account created", "jid", local+"@"+host)
+	return nil
 }
 
 // existing prepares user and reads its record, which must exist.
@@ -112,7 +116,11 @@ func (a *Accounts) SetPassword(host, user, password string) error {
 		return err
 	}
 	rec.Created, rec.Disabled = old.Created, old.Disabled
-	return a.kv.Set(host, local, rec)
+	if err := a.kv.Set(host, local, rec); err != nil {
+		return err
+	}
+	a.srv.Log.Info("account password changed", "jid", local+"@"+host)
+	return nil
 }
 
 // Delete removes an account and every record of its user, and closes its
@@ -125,6 +133,7 @@ func (a *Accounts) Delete(host, user string) error {
 	if err := a.srv.DB.DeleteUser(host, local); err != nil {
 		return err
 	}
+	a.srv.Log.Info("account deleted", "jid", local+"@"+host)
 	h := a.srv.hosts[host]
 	var gone []*Session
 	h.Sessions(local, func(s *Session) { gone = append(gone, s) })
