@@ -55,14 +55,26 @@ func Start(t testing.TB, extra string) *Server {
 // StartErr is Start for tests of configurations the server must refuse.
 func StartErr(t testing.TB, extra string) (*Server, error) {
 	t.Helper()
-	return startIn(t, t.TempDir(), extra)
+	return startIn(t, t.TempDir(), extra, nil)
+}
+
+// StartLogged is Start with the server's log, from debug level up, also
+// written to w, for tests of what the server logs. w must be safe for
+// concurrent use.
+func StartLogged(t testing.TB, extra string, w io.Writer) *Server {
+	t.Helper()
+	s, err := startIn(t, t.TempDir(), extra, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // StartIn is Start with the data in dir, so that a test can stop a server
 // and start another on the same data.
 func StartIn(t testing.TB, dir, extra string) *Server {
 	t.Helper()
-	s, err := startIn(t, dir, extra)
+	s, err := startIn(t, dir, extra, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,17 +84,17 @@ func StartIn(t testing.TB, dir, extra string) *Server {
 // startIn starts a server on data dir. Test packages run in parallel, so a
 // port FreePort found may be taken before the server listens on it: that
 // start is tried again on other ports.
-func startIn(t testing.TB, dir, extra string) (*Server, error) {
+func startIn(t testing.TB, dir, extra string, logTo io.Writer) (*Server, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		s, err := start(t, dir, extra)
+		s, err := start(t, dir, extra, logTo)
 		if err == nil || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
 			return s, err
 		}
 	}
 }
 
-func start(t testing.TB, dir, extra string) (*Server, error) {
+func start(t testing.TB, dir, extra string, logTo io.Writer) (*Server, error) {
 	t.Helper()
 	p1, p2 := FreePort(t), FreePort(t)
 	uci := fmt.Sprintf(`config xmppd 'main'
@@ -107,6 +119,9 @@ config listener 'c2s_direct_tls'
 	var out io.Writer = io.Discard
 	if os.Getenv("XMPPD_TEST_LOG") != "" {
 		out = os.Stderr
+	}
+	if logTo != nil {
+		out = io.MultiWriter(out, logTo)
 	}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := core.New(cfg, log)
