@@ -138,7 +138,7 @@ func TestSighup(t *testing.T) {
 	}
 
 	rewrite(edited + "config bogus 'x'\n")
-	waitLog(t, log, "reload failed", 1)
+	waitLog(t, log, "reload refused", 1)
 	rewrite(strings.Replace(edited, dir+"/var", dir+"/elsewhere", 1))
 	waitLog(t, log, "what=data_dir", 1)
 	waitLog(t, log, "msg=reloaded", 2)

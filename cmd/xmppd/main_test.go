@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,79 @@ func TestCheck(t *testing.T) {
 	}
 	if status, _, errOut := runArgs(t, "check", "-c", filepath.Join(t.TempDir(), "missing")); status != 1 || !strings.Contains(errOut, "cannot read") {
 		t.Fatalf("missing file: %d %q", status, errOut)
+	}
+}
+
+// TestCommandHelp: every command describes itself with help COMMAND,
+// COMMAND --help and COMMAND -h, on stdout with status 0.
+func TestCommandHelp(t *testing.T) {
+	for name, h := range helps {
+		words := strings.Fields(name)
+		for _, args := range [][]string{
+			append([]string{"help"}, words...),
+			append(slices.Clone(words), "--help"),
+			append(slices.Clone(words), "-h"),
+		} {
+			if words[0] == "help" && args[0] != "help" {
+				continue // help --help is help's own help
+			}
+			status, out, errOut := runArgs(t, args...)
+			if status != 0 || errOut != "" || !strings.HasPrefix(out, "usage: "+h.synopsis+"\n") || len(out) < len(h.synopsis)+60 {
+				t.Errorf("%q: status %d, stdout %q, stderr %q", args, status, out, errOut)
+			}
+		}
+	}
+	if status, _, errOut := runArgs(t, "help", "frob"); status != 2 || !strings.Contains(errOut, `no command "frob"`) {
+		t.Errorf("help frob: %d %q", status, errOut)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	for _, flag := range []string{"--version", "-version"} {
+		status, out, _ := runArgs(t, flag)
+		if status != 0 || out != version.String()+"\n" {
+			t.Errorf("%s: status %d, stdout %q", flag, status, out)
+		}
+	}
+}
+
+// TestConfigFlagPlacement: -c FILE works before and after the command.
+func TestConfigFlagPlacement(t *testing.T) {
+	noSystemConfig(t)
+	bad := filepath.Join(t.TempDir(), "xmppd")
+	os.WriteFile(bad, []byte("config bogus 'x'\n"), 0o644)
+	for _, args := range [][]string{
+		{"-c", bad, "check"}, {"check", "-c", bad}, {"-c=" + bad, "check"}, {"check", "-c=" + bad},
+		{"-c", "/nonexistent", "check", "-c", bad}, // the later one wins
+	} {
+		if status, _, errOut := runArgs(t, args...); status != 1 || !strings.Contains(errOut, bad+":1:") {
+			t.Errorf("%q: status %d, stderr %q", args, status, errOut)
+		}
+	}
+	if status, _, errOut := runArgs(t, "-c"); status != 2 || !strings.Contains(errOut, "-c needs a FILE") {
+		t.Errorf("-c alone: %d %q", status, errOut)
+	}
+}
+
+// TestArgumentMessages: a missing or extra argument is named.
+func TestArgumentMessages(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"user", "add"}, "xmppd user add: missing JID, as in juliet@localhost"},
+		{[]string{"user", "passwd", "--password-stdin"}, "xmppd user passwd: missing JID"},
+		{[]string{"user", "del", "a@b", "c@d"}, `xmppd user del: unexpected argument "c@d": it takes one JID`},
+		{[]string{"user", "list", "a", "b"}, `xmppd user list: unexpected argument "b": it takes at most one DOMAIN`},
+		{[]string{"version", "now"}, `xmppd version: unexpected argument "now": it takes none`},
+		{[]string{"check", "extra"}, `xmppd check: unexpected argument "extra": it takes none`},
+		{[]string{"user"}, "xmppd user: missing the user command: add, passwd, del or list"},
+		{[]string{"user", "frob"}, `xmppd user: unknown user command "frob"`},
+		{[]string{"user", "del", "--password-stdin", "a@b"}, "flag provided but not defined: -password-stdin"},
+	} {
+		status, out, errOut := runArgs(t, tc.args...)
+		if status != 2 || out != "" || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "usage: ") {
+			t.Errorf("%q: status %d, stdout %q, stderr %q; want %q", tc.args, status, out, errOut, tc.want)
+		}
 	}
 }

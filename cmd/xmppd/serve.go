@@ -1,16 +1,23 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"xmppd/internal/config"
 	"xmppd/internal/core"
+	"xmppd/internal/modules/admin"
 	"xmppd/internal/version"
 
 	_ "xmppd/internal/modules/all" // every compiled-in module
@@ -26,7 +33,7 @@ func logLevel(name string) slog.Level {
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, file := newFlagSet("serve", stderr)
-	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
+	if _, status, ok := parseArgs(fs, "serve", args, nil, stdout, stderr); !ok {
 		return status
 	}
 	// Signals are caught from the start, so a stop that comes while the
@@ -38,6 +45,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "xmppd: serve:", err)
 		fmt.Fprintln(stderr, "xmppd: serve: fix the configuration, or run `xmppd check` for every error")
+		return 1
+	}
+	// The checks of `xmppd check`, so that what it passes starts. What a
+	// running xmppd holds counts here: two cannot run on one configuration.
+	errs, busy := core.Check(cfg)
+	if errs = append(errs, busy...); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, "xmppd: serve:", e)
+		}
+		fmt.Fprintf(stderr, "xmppd: serve: %s: %s; not started\n", source, count(len(errs), "problem"))
 		return 1
 	}
 	level := new(slog.LevelVar)
@@ -61,14 +78,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("ready", "hosts", hosts, "admin_socket", cfg.AdminSocket)
 
+	alias := &adminAlias{srv: srv, log: log}
+	defer alias.close()
 	for s := range sig {
 		if s != syscall.SIGHUP {
 			log.Info("stopping", "signal", s.String())
+			alias.close()
 			srv.Stop()
 			log.Info("stopped")
 			return 0
 		}
-		reload(srv, *file, level, log)
+		reload(srv, *file, level, log, alias)
 	}
 	return 0
 }
@@ -100,22 +120,126 @@ func applyRuntime(cfg *config.Config) {
 // reload applies SIGHUP: the configuration is read again and applied
 // without dropping a session (log level, runtime memory options, modules
 // and their options, client connection options, listeners, certificates).
-// A configuration with errors changes nothing; what needs a restart is
-// logged and waits for it.
-func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logger) {
+// A configuration with errors changes nothing, and says so on every SIGHUP;
+// what needs a restart is logged and waits for it; a part that fails to
+// apply is logged with what stayed as it was, and "reloaded" is logged only
+// when all of it applied.
+func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) {
 	cfg, source, err := loadConfig(file)
+	if err == nil {
+		err = core.CheckModules(cfg)
+	}
 	if err != nil {
-		log.Error("reload failed; the running configuration stays", "config", source, "err", err)
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				log.Error("reload refused", "err", e.Error())
+			}
+		} else {
+			log.Error("reload refused", "err", err)
+		}
+		log.Error("reload refused: the configuration has errors; everything runs on as it was", "config", source)
 		return
 	}
 	level.Set(logLevel(cfg.LogLevel))
 	applyRuntime(cfg)
 	restart, err := srv.Reload(cfg)
 	for _, what := range restart {
-		log.Warn("reload: this change takes effect at the next restart", "what", what)
+		log.Warn("reload: this change waits for a restart; the running server keeps what it started with", "what", what)
 	}
+	alias.set(cfg.AdminSocket)
 	if err != nil {
-		log.Error("reload: not all of it applied; what failed keeps its old settings", "err", err)
+		for _, e := range unwrap(err) {
+			log.Error("reload: not applied", "err", e.Error())
+		}
+		log.Error("reload applied in part: the rest of the new configuration is in use", "config", source)
+		return
 	}
 	log.Info("reloaded", "config", source)
+}
+
+// unwrap splits a joined error into its parts.
+func unwrap(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// adminAlias answers the admin protocol on the admin socket a reloaded
+// configuration names, while the server runs on with the socket it started
+// with until a restart. The other commands look for the server where the
+// file says: finding none there, `xmppd user` would open the file's data
+// directory itself and write where the running server does not read.
+type adminAlias struct {
+	srv  *core.Server
+	log  *slog.Logger
+	path string
+	ln   net.Listener
+}
+
+// set makes the alias answer on path, or on nothing when path is the
+// socket the server runs with.
+func (a *adminAlias) set(path string) {
+	if path == a.path {
+		return
+	}
+	a.close()
+	if path == a.srv.Config.AdminSocket {
+		return
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		a.log.Warn("the new admin socket answers already, so this server cannot answer on it before its restart", "admin_socket", path)
+		return
+	}
+	// The folder is the one the server would make at its restart.
+	os.MkdirAll(filepath.Dir(path), 0o750)
+	os.Remove(path) // left by a crash: nothing answered on it
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		a.log.Warn("cannot answer on the new admin socket before the restart; the commands reach this server only through the old one", "admin_socket", path, "err", err)
+		return
+	}
+	os.Chmod(path, 0o600)
+	a.path, a.ln = path, ln
+	a.log.Info("answering on the new admin socket too, until the restart", "admin_socket", path, "running_with", a.srv.Config.AdminSocket)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveAdmin(a.srv, c)
+		}
+	}()
+}
+
+func (a *adminAlias) close() {
+	if a.ln != nil {
+		a.ln.Close()
+		os.Remove(a.path)
+		a.ln, a.path = nil, ""
+	}
+}
+
+// serveAdmin answers requests on c as the admin module does: one JSON
+// object a line each way.
+func serveAdmin(srv *core.Server, c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	sc := bufio.NewScanner(c)
+	enc := json.NewEncoder(c)
+	for sc.Scan() {
+		var req admin.Request
+		var resp admin.Response
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			resp.Error = "bad request: " + err.Error()
+		} else {
+			resp = admin.Handle(srv, req)
+		}
+		if enc.Encode(resp) != nil {
+			return
+		}
+	}
 }
