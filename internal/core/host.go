@@ -18,8 +18,20 @@ const (
 	ConflictRandom  = "random"
 )
 
-// ErrConflict is returned by Bind when the resource is taken and the policy refuses.
-var ErrConflict = errors.New("core: resource in use")
+// Errors Bind returns when it refuses a session.
+var (
+	ErrConflict      = errors.New("core: resource in use")
+	ErrResourceLimit = errors.New("core: the account has as many sessions as it may")
+	ErrSessionLimit  = errors.New("core: the server has as many sessions as it may")
+)
+
+// BindLimits says how Bind treats a resource in use and how many sessions
+// it lets in; a zero maximum means no limit.
+type BindLimits struct {
+	Conflict     string // ConflictKickOld, ConflictRefuse or ConflictRandom
+	MaxResources int    // sessions per account
+	MaxSessions  int    // sessions on the whole server
+}
 
 // Identity is a disco#info identity (XEP-0030 §3.1).
 type Identity struct{ Category, Type, Name string }
@@ -48,6 +60,14 @@ func newHost(srv *Server, name string) *Host {
 // Bind binds resource (empty: the server picks one) to s, applying the
 // conflict policy, and fires "resource-bind".
 func (h *Host) Bind(s *Session, resource, policy string) (jid.JID, error) {
+	return h.BindWithin(s, resource, BindLimits{Conflict: policy})
+}
+
+// BindWithin is Bind with limits on the number of sessions: past them it
+// returns ErrResourceLimit or ErrSessionLimit. A session that replaces one
+// with the same resource (ConflictKickOld) takes its place and is not
+// counted twice.
+func (h *Host) BindWithin(s *Session, resource string, lim BindLimits) (jid.JID, error) {
 	if resource == "" {
 		resource = randomResource()
 	}
@@ -60,7 +80,7 @@ func (h *Host) Bind(s *Session, resource, policy string) (jid.JID, error) {
 	h.mu.Lock()
 	for _, o := range h.users[local] {
 		if o.JID.Equal(full) {
-			switch policy {
+			switch lim.Conflict {
 			case ConflictRefuse:
 				h.mu.Unlock()
 				return jid.JID{}, ErrConflict
@@ -71,7 +91,18 @@ func (h *Host) Bind(s *Session, resource, policy string) (jid.JID, error) {
 			}
 		}
 	}
-	if kicked != nil {
+	if kicked == nil {
+		if lim.MaxResources > 0 && len(h.users[local]) >= lim.MaxResources {
+			h.mu.Unlock()
+			return jid.JID{}, ErrResourceLimit
+		}
+		// Counted across hosts, so checked and taken in one step.
+		if n := h.Server.bound.Add(1); lim.MaxSessions > 0 && n > int64(lim.MaxSessions) {
+			h.Server.bound.Add(-1)
+			h.mu.Unlock()
+			return jid.JID{}, ErrSessionLimit
+		}
+	} else {
 		h.users[local] = slices.DeleteFunc(h.users[local], func(x *Session) bool { return x == kicked })
 	}
 	s.JID = full
@@ -93,6 +124,7 @@ func (h *Host) Unbind(s *Session) {
 		return
 	}
 	local := s.JID.Local()
+	h.Server.bound.Add(-1)
 	h.mu.Lock()
 	list := slices.DeleteFunc(h.users[local], func(x *Session) bool { return x == s })
 	if len(list) == 0 {

@@ -156,7 +156,7 @@ for user in "${USERS[@]}"; do
 done
 
 status=0
-INTEROP_DOMAIN=$DOMAIN INTEROP_PASSWORD=$PASSWORD \
+INTEROP_DOMAIN=$DOMAIN INTEROP_PASSWORD=$PASSWORD INTEROP_LOG=$log \
 	INTEROP_PORT_STARTTLS=$port_starttls INTEROP_PORT_DIRECT=$port_direct \
 	timeout --kill-after=5 "$INTEROP_TIMEOUT" \
 	"$PYTHON" scripts/interop/test_interop.py -v "$@" || status=$?

@@ -9,6 +9,7 @@ environment:
     INTEROP_PASSWORD        the password of every account
     INTEROP_PORT_STARTTLS   port of the STARTTLS listener on 127.0.0.1
     INTEROP_PORT_DIRECT     port of the direct TLS (XEP-0368) listener
+    INTEROP_LOG             the daemon's log file, for what the server saw
 
 Each test logs in with accounts of its own (ACCOUNTS below), so the order in
 which unittest runs them does not matter, and each is bounded by
@@ -20,7 +21,9 @@ import asyncio
 import functools
 import logging
 import os
+import shlex
 import ssl
+import time
 import sys
 import unittest
 import uuid
@@ -32,6 +35,7 @@ DOMAIN = os.environ.get("INTEROP_DOMAIN", "localhost")
 PASSWORD = os.environ.get("INTEROP_PASSWORD", "")
 PORT_STARTTLS = int(os.environ.get("INTEROP_PORT_STARTTLS", "0"))
 PORT_DIRECT = int(os.environ.get("INTEROP_PORT_DIRECT", "0"))
+LOG = os.environ.get("INTEROP_LOG", "")
 
 # The accounts run.sh creates, by the test that uses them.
 ACCOUNTS = {
@@ -50,9 +54,12 @@ ACCOUNTS = {
 TEST_TIMEOUT = 10
 WAIT = 4
 
-SCRAM_MECHANISMS = {"SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS"}
-# What the clients may use unless a test says otherwise; see
-# Client.avoid_tls_unique for why the -PLUS variants are left out.
+# What the clients may use unless a test says otherwise. slixmpp 1.8.3 binds
+# only to tls-unique, which TLS 1.3 does not have, so on the TLS 1.3
+# connections Python makes by default its -PLUS attempts are refused; leaving
+# them out spares each login those two refusals. The plain SCRAM mechanisms
+# then go with the gs2 flag y ("I could bind, you cannot"), which xmppd
+# accepts where it could not offer tls-unique (see test_login_stock_slixmpp).
 SCRAM_WITHOUT_BINDING = ("SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN")
 # A namespace no server implements, for the service-unavailable default.
 UNKNOWN_NS = "urn:example:xmppd-interop:unknown"
@@ -76,10 +83,16 @@ class Client(slixmpp.ClientXMPP):
     the test starts waiting for it is not missed.
     """
 
-    def __init__(self, full_jid, password=PASSWORD, mechanisms=SCRAM_WITHOUT_BINDING):
-        super().__init__(full_jid, password)
+    def __init__(self, full_jid, password=PASSWORD, mechanisms=SCRAM_WITHOUT_BINDING, tls_max=None):
+        # use_mechs is feature_mechanisms' documented option for the
+        # mechanisms a client may choose from; None leaves slixmpp as it
+        # comes.
+        plugin_config = {}
         if mechanisms is not None:
-            self.avoid_tls_unique(mechanisms)
+            plugin_config["feature_mechanisms"] = {"use_mechs": list(mechanisms)}
+        super().__init__(full_jid, password, plugin_config=plugin_config)
+        if tls_max is not None:
+            self.ssl_context.maximum_version = tls_max
         # The daemon made itself a self-signed certificate; trust is not what
         # these tests are about, so verification is off for them only.
         self.ssl_context.check_hostname = False
@@ -120,29 +133,6 @@ class Client(slixmpp.ClientXMPP):
 
     def _failed_auth(self, failure):
         self.sasl_failures.append(failure["condition"])
-
-    def avoid_tls_unique(self, mechanisms):
-        """Makes slixmpp use SCRAM without channel binding.
-
-        slixmpp 1.8.3 knows only the tls-unique channel binding, which xmppd
-        does not offer (it has tls-exporter and tls-server-end-point, as RFC
-        9266 wants for TLS 1.3), so its -PLUS attempts fail. Worse, whenever
-        the TLS layer can give tls-unique data, slixmpp sends the gs2 flag
-        'y' ("I could bind, but you cannot") with the plain SCRAM mechanisms,
-        which a server that offered -PLUS must refuse as a downgrade (RFC
-        5802 §6). Left alone, slixmpp therefore ends up on PLAIN. Withholding
-        the binding data makes it send 'n', which is correct for a client
-        without a binding type in common with the server, and leaving the
-        -PLUS names out stops it from choosing them.
-        """
-        feature = self["feature_mechanisms"]
-        credentials = feature.sasl_callback
-
-        def without_binding(required, optional):
-            return credentials(required, set(optional) - {"channel_binding"})
-
-        feature.sasl_callback = without_binding
-        feature.use_mechs = set(mechanisms)
 
     def mark(self):
         """A position in self.received, for expect(since=...)."""
@@ -225,6 +215,39 @@ class Client(slixmpp.ClientXMPP):
         self.abort()
 
 
+def server_log(msg, **fields):
+    """The daemon's log lines with msg and the given fields, as dicts.
+
+    slog's text format: key=value pairs, values quoted (Go syntax) when they
+    hold spaces, quotes or '='; shlex reads that well enough here.
+    """
+    if not LOG:
+        raise unittest.SkipTest("INTEROP_LOG is not set")
+    found = []
+    with open(LOG, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                pairs = dict(p.split("=", 1) for p in shlex.split(line) if "=" in p)
+            except ValueError:
+                continue
+            if pairs.get("msg") == msg and all(pairs.get(k) == v for k, v in fields.items()):
+                pairs["_line"] = line.rstrip("\n")
+                found.append(pairs)
+    return found
+
+
+async def logged_after(count, msg, **fields):
+    """Waits for the daemon to log line number count+1 with msg and fields."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        lines = server_log(msg, **fields)
+        if len(lines) > count:
+            return lines[count]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"xmppd logged no new {msg!r} line with {fields} within {WAIT}s")
+        await asyncio.sleep(0.05)
+
+
 def bounded(test):
     """Fails an async test that runs longer than TEST_TIMEOUT."""
     @functools.wraps(test)
@@ -245,15 +268,23 @@ class InteropTest(unittest.IsolatedAsyncioTestCase):
         # test starts with no sessions of its own behind it.
         await asyncio.gather(*(c.close(wait=0.5) for c in self.clients), return_exceptions=True)
 
-    def client(self, full_jid, password=PASSWORD, mechanisms=SCRAM_WITHOUT_BINDING):
-        c = Client(full_jid, password, mechanisms)
+    def client(self, full_jid, password=PASSWORD, mechanisms=SCRAM_WITHOUT_BINDING, tls_max=None):
+        c = Client(full_jid, password, mechanisms, tls_max)
         self.clients.append(c)
         return c
 
-    async def session(self, full_jid, direct_tls=False, mechanisms=SCRAM_WITHOUT_BINDING):
-        c = self.client(full_jid, mechanisms=mechanisms)
+    async def session(self, full_jid, direct_tls=False, mechanisms=SCRAM_WITHOUT_BINDING, tls_max=None):
+        c = self.client(full_jid, mechanisms=mechanisms, tls_max=tls_max)
         await c.login(direct_tls=direct_tls)
         return c
+
+    async def logged_in(self, c, user, count):
+        """Checks the server's login line for c, the one after count."""
+        line = await logged_after(count, "login", jid=jid(user))
+        self.assertEqual(line["ip"], "127.0.0.1")
+        self.assertEqual(line["tls"], "true")
+        self.assertEqual(line["mechanism"], c.mechanism(), "the server and the client disagree on the mechanism")
+        return line
 
     async def roster_get(self, c):
         iq = c.Iq()
@@ -274,48 +305,77 @@ class InteropTest(unittest.IsolatedAsyncioTestCase):
         user = ACCOUNTS["login"]
         # slixmpp takes the strongest mechanism both sides have: SCRAM-SHA-256
         # of those it may use here. SCRAM-SHA-1 on its own is tried too, as
-        # older clients have nothing better.
-        for allowed, expected in ((SCRAM_WITHOUT_BINDING, "SCRAM-SHA-256"), (("SCRAM-SHA-1",), "SCRAM-SHA-1")):
-            with self.subTest(mechanism=expected):
+        # older clients have nothing better. Python negotiates TLS 1.3, where
+        # slixmpp has no binding type in common with the server and says so
+        # with the gs2 flag y, which must be accepted.
+        for allowed, expected in ((SCRAM_WITHOUT_BINDING, "SCRAM-SHA-256"), (("SCRAM-SHA-1",), "SCRAM-SHA-1"), (("SCRAM-SHA-256",), "SCRAM-SHA-256")):
+            with self.subTest(mechanisms=allowed):
+                logins = len(server_log("login", jid=jid(user)))
                 c = await self.session(jid(user, "starttls"), mechanisms=allowed)
                 # slixmpp 1.8.3 does not enforce force_starttls, so check that
                 # the stream was really upgraded rather than left in plaintext.
                 self.assertIn("starttls", c.features)
                 self.check_secure_session(c, user, "starttls")
+                self.assertEqual(c.tls_version(), "TLSv1.3")
                 self.assertEqual(c.mechanism(), expected)
                 # A success means slixmpp also checked the server's
                 # signature (SCRAM's mutual authentication), or it would
                 # have disconnected.
                 self.assertEqual(c.sasl_failures, [], "a mechanism failed before one succeeded")
+                line = await self.logged_in(c, user, logins)
+                self.assertEqual(line["mechanism"], expected)
+                self.assertNotIn("channel_binding", line)
                 await c["xep_0199"].ping(jid=DOMAIN, timeout=WAIT)
                 await c.close()
 
     @bounded
     async def test_login_direct_tls_scram(self):
         user = ACCOUNTS["login"]
+        logins = len(server_log("login", jid=jid(user)))
         c = await self.session(jid(user, "direct"), direct_tls=True)
         # TLS from the first byte: the server must not offer STARTTLS again.
         self.assertNotIn("starttls", c.features)
         self.check_secure_session(c, user, "direct")
         self.assertEqual(c.mechanism(), "SCRAM-SHA-256")
         self.assertEqual(c.sasl_failures, [], "a mechanism failed before one succeeded")
+        await self.logged_in(c, user, logins)
         await c["xep_0199"].ping(jid=DOMAIN, timeout=WAIT)
 
     @bounded
     async def test_login_stock_slixmpp(self):
-        # slixmpp as it comes, as users run it: it tries SCRAM-*-PLUS with
-        # tls-unique and then plain SCRAM with the 'y' flag, which xmppd must
-        # refuse (see Client.avoid_tls_unique), and then logs in with PLAIN.
-        # What matters here is that it does get in, over TLS, with the
-        # refusals being the ones RFC 5802 asks for.
+        # slixmpp as it comes, as users run it: it takes the strongest
+        # mechanism offered, SCRAM-SHA-256-PLUS, and binds to tls-unique,
+        # the only type Python's ssl module has.
         user = ACCOUNTS["login"]
         for direct_tls in (False, True):
-            with self.subTest(direct_tls=direct_tls):
+            # On TLS 1.3 (Python's default) there is no tls-unique: both
+            # -PLUS mechanisms are refused as asking for a type the
+            # connection lacks, and slixmpp goes on to SCRAM-SHA-256 with
+            # the flag y, which is accepted there, rather than to PLAIN.
+            with self.subTest(direct_tls=direct_tls, tls="1.3"):
+                logins = len(server_log("login", jid=jid(user)))
                 c = await self.session(jid(user, "stock"), direct_tls=direct_tls, mechanisms=None)
                 self.check_secure_session(c, user, "stock")
-                self.assertIn(c.mechanism(), SCRAM_MECHANISMS | {"PLAIN"})
-                for condition in c.sasl_failures:
-                    self.assertIn(condition, ("malformed-request", "not-authorized"))
+                self.assertEqual(c.tls_version(), "TLSv1.3")
+                self.assertEqual(c.mechanism(), "SCRAM-SHA-256")
+                self.assertEqual(c.sasl_failures, ["malformed-request"] * 2)
+                line = await self.logged_in(c, user, logins)
+                self.assertNotIn("channel_binding", line)
+                await c["xep_0199"].ping(jid=DOMAIN, timeout=WAIT)
+                await c.close()
+            # On TLS 1.2 the server offers tls-unique, and the first
+            # mechanism works.
+            with self.subTest(direct_tls=direct_tls, tls="1.2"):
+                logins = len(server_log("login", jid=jid(user)))
+                c = await self.session(
+                    jid(user, "stock12"), direct_tls=direct_tls, mechanisms=None, tls_max=ssl.TLSVersion.TLSv1_2
+                )
+                self.check_secure_session(c, user, "stock12")
+                self.assertEqual(c.tls_version(), "TLSv1.2")
+                self.assertEqual(c.mechanism(), "SCRAM-SHA-256-PLUS")
+                self.assertEqual(c.sasl_failures, [])
+                line = await self.logged_in(c, user, logins)
+                self.assertEqual(line.get("channel_binding"), "tls-unique")
                 await c["xep_0199"].ping(jid=DOMAIN, timeout=WAIT)
                 await c.close()
 
@@ -325,10 +385,11 @@ class InteropTest(unittest.IsolatedAsyncioTestCase):
     async def test_wrong_password(self):
         # One SCRAM mechanism and PLAIN: both ways of checking a password.
         # Not more, because xmppd slows logins from an address after five
-        # failures in a row, and the stock slixmpp logins of
-        # test_login_stock_slixmpp add two refusals each.
+        # failures.
+        user = ACCOUNTS["wrong_password"]
         mechanisms = ("SCRAM-SHA-256", "PLAIN")
-        c = self.client(jid(ACCOUNTS["wrong_password"], "wrong"), password=PASSWORD + "x", mechanisms=mechanisms)
+        failed = len(server_log("login failed", user=user))
+        c = self.client(jid(user, "wrong"), password=PASSWORD + "x", mechanisms=mechanisms)
         # slixmpp logs its giving up as an error; expected here, so it is
         # captured (and required) rather than printed among the results.
         with self.assertRaises(LoginFailed) as cm, self.assertLogs("slixmpp.features.feature_mechanisms", "ERROR"):
@@ -340,6 +401,16 @@ class InteropTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(c.sasl_failures, ["not-authorized"] * len(mechanisms))
         self.assertFalse(c.authenticated)
         self.assertFalse(c.session_started)
+        # The server logged each failure at info, in the form the c2s
+        # README's fail2ban pattern matches, and never the password.
+        for i, mech in enumerate(mechanisms):
+            line = await logged_after(failed + i, "login failed", user=user)
+            self.assertEqual(line["mechanism"], mech)
+            self.assertEqual(line["reason"], "not-authorized")
+            self.assertEqual(line["level"], "INFO")
+            self.assertIn('msg="login failed" mod=c2s ip=127.0.0.1 user=' + user + " ", line["_line"])
+        with open(LOG, encoding="utf-8", errors="replace") as f:
+            self.assertNotIn(PASSWORD, f.read())
 
     # 3. The roster.
 

@@ -1,10 +1,9 @@
 package c2s
 
 import (
-	"encoding/base64"
 	"errors"
 	"net"
-	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +30,11 @@ type conn struct {
 	m      *Module
 	ncp    atomic.Pointer[netio.Conn]
 	ip     string
-	reader *stanza.Reader // nil while parked
+	key    string // the address group admit counted it in; "" if refused
+	// inHandshake: it holds one of its address's handshake slots (guarded
+	// by m.mu; see authDone).
+	inHandshake bool
+	reader      *stanza.Reader // nil while parked
 	parked []byte         // the reader's state while the session is idle
 	state  int
 	authed bool // SASL succeeded: after the restart, bind comes next
@@ -52,10 +55,15 @@ type conn struct {
 	opened  atomic.Bool // our stream header went out
 }
 
-func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
+// open starts serving a connection that admit let in, or, with a refusal,
+// one that it refused: that one gets the refusal as a stream error.
+func (m *Module) open(nc *net.TCPConn, ip string, direct bool, refusal string) {
 	c := &conn{m: m, ip: ip, secure: direct,
 		reader: m.readers.Get().(*stanza.Reader),
 		rate:   stream.NewRateLimiter(m.conf().RateBytes, m.conf().RateBurst)}
+	if refusal == "" {
+		c.key, c.inHandshake = addrKey(ip), true
+	}
 	m.mu.Lock()
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
@@ -86,6 +94,9 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool) {
 		return
 	}
 	c.setConn(x)
+	if refusal != "" {
+		c.fail(&stream.Error{Condition: stream.PolicyViolation, Text: refusal})
+	}
 }
 
 // setConn publishes the netio connection: Data may run before Attach
@@ -326,17 +337,7 @@ func (c *conn) features() []byte {
 		}
 		b.End()
 	}
-	if c.secure && c.cb.Exporter == nil && c.cb.EndPoint == nil {
-		c.bindTLS()
-	}
-	if c.secure || c.plainAllowed() {
-		c.mechs = sasl.Mechanisms(c.secure, c.cb, c.plainAllowed())
-		b.Start("mechanisms").Attr("xmlns", stanza.NSSASL)
-		for _, m := range c.mechs {
-			b.Start("mechanism").Text(m).End()
-		}
-		b.End()
-	}
+	c.appendSASL(&b)
 	return b.Bytes()
 }
 
@@ -405,151 +406,6 @@ func (c *conn) negotiate(st *stanza.Stanza) int {
 	return actNone
 }
 
-// bindTLS computes the channel bindings the SCRAM -PLUS mechanisms need.
-func (c *conn) bindTLS() {
-	cs := c.nc().TLS()
-	if cs == nil {
-		return
-	}
-	_, leaf := c.m.certs.Certificate(cs.ServerName)
-	c.cb = sasl.ServerBindingFromTLS(cs, leaf)
-}
-
-func (c *conn) saslElement(st *stanza.Stanza) (restart bool) {
-	tree, err := st.Tree()
-	if err != nil {
-		c.fail(&stream.Error{Condition: stream.BadFormat})
-		return false
-	}
-	var in []byte
-	switch tree.Local {
-	case "auth":
-		if !c.secure && !c.plainAllowed() {
-			c.saslFailure(sasl.EncryptionRequired, "")
-			return false
-		}
-		if ok, wait := c.m.ipThrottle.Allow(c.ip, time.Now()); !ok {
-			c.saslFailure(sasl.TemporaryAuthFailure, "too many failed attempts; retry in "+wait.Round(time.Second).String())
-			return false
-		}
-		mech := tree.Attr("mechanism")
-		if !slices.Contains(c.mechs, mech) {
-			c.saslFailure(sasl.InvalidMechanism, "")
-			return false
-		}
-		plus := slices.ContainsFunc(c.mechs, func(m string) bool { return len(m) > 5 && m[len(m)-5:] == "-PLUS" })
-		c.auth, err = sasl.NewServer(mech, c.m.srv.Accounts.Lookup(c.host.Name), c.cb, plus)
-		if err != nil {
-			c.saslError(err)
-			return false
-		}
-	case "response":
-		if c.auth == nil {
-			c.saslFailure(sasl.MalformedRequest, "no authentication in progress")
-			return false
-		}
-	case "abort":
-		c.auth = nil
-		c.saslFailure(sasl.Aborted, "")
-		return false
-	default:
-		c.fail(&stream.Error{Condition: stream.UnsupportedStanzaType})
-		return false
-	}
-	text := tree.Text()
-	if text != "=" && text != "" {
-		if in, err = base64.StdEncoding.DecodeString(text); err != nil {
-			c.auth = nil
-			c.saslFailure(sasl.IncorrectEncoding, "")
-			return false
-		}
-	}
-	out, done, err := c.auth.Step(in)
-	if err != nil {
-		c.saslError(err)
-		return false
-	}
-	// Once the mechanism has named the account, an account under attack
-	// from many addresses is throttled too.
-	if u := c.auth.Username(); u != "" {
-		if ok, wait := c.m.userThrottle.Allow(u+"@"+c.host.Name, time.Now()); !ok {
-			c.auth = nil
-			c.saslFailure(sasl.TemporaryAuthFailure, "too many failed attempts for this account; retry in "+wait.Round(time.Second).String())
-			return false
-		}
-	}
-	if !done {
-		c.write(saslElement(c.buf[:0], "challenge", out))
-		return false
-	}
-	return c.authenticated(out)
-}
-
-func saslElement(dst []byte, name string, data []byte) []byte {
-	dst = append(dst, '<')
-	dst = append(dst, name...)
-	dst = append(dst, " xmlns='"+stanza.NSSASL+"'>"...)
-	if data != nil {
-		dst = base64.StdEncoding.AppendEncode(dst, data)
-	}
-	dst = append(dst, "</"...)
-	dst = append(dst, name...)
-	return append(dst, '>')
-}
-
-func (c *conn) authenticated(final []byte) bool {
-	user := c.auth.Username()
-	bare, err := jid.New(user, c.host.Name, "")
-	if err != nil || !c.m.srv.Accounts.Exists(c.host.Name, bare.Local()) {
-		c.saslFailure(sasl.NotAuthorized, "")
-		return false
-	}
-	if az := c.auth.Authzid(); az != "" && az != bare.String() {
-		c.saslFailure(sasl.InvalidAuthzid, "")
-		return false
-	}
-	c.m.ipThrottle.Success(c.ip)
-	c.m.userThrottle.Success(user + "@" + c.host.Name)
-	c.m.logins.Inc()
-	c.auth = nil
-	c.authed = true
-	c.sess = c.m.srv.NewSession(c.host, bare, c)
-	c.sess.Remote, c.sess.Secure = c.ip, c.secure
-	c.write(saslElement(c.buf[:0], "success", final))
-	c.state = stateHeader
-	return true
-}
-
-func (c *conn) saslError(err error) {
-	var f *sasl.Failure
-	if !errors.As(err, &f) {
-		f = &sasl.Failure{Condition: sasl.TemporaryAuthFailure}
-	}
-	if f.Guess() {
-		c.m.failures.Inc()
-		c.m.ipThrottle.Failure(c.ip, time.Now())
-		if c.auth != nil && c.auth.Username() != "" {
-			c.m.userThrottle.Failure(c.auth.Username()+"@"+c.host.Name, time.Now())
-		}
-	}
-	if f.Condition == sasl.NotAuthorized {
-		// Say nothing beyond the condition: wrong password and unknown
-		// account must look the same.
-		f = &sasl.Failure{Condition: sasl.NotAuthorized}
-	}
-	c.auth = nil
-	c.saslFailure(f.Condition, f.Text)
-}
-
-func (c *conn) saslFailure(cond, text string) {
-	var b stanza.Builder
-	b.Reset(c.buf[:0]).Start("failure").Attr("xmlns", stanza.NSSASL).Start(cond).End()
-	if text != "" {
-		b.Start("text").Attr("xml:lang", "en").Text(text).End()
-	}
-	c.write(b.Bytes())
-}
-
 // bind handles resource binding (RFC 6120 §7).
 func (c *conn) bind(st *stanza.Stanza) {
 	if st.Kind != stanza.IQ || string(st.ChildSpace()) != stanza.NSBind || string(st.Type()) != "set" {
@@ -567,16 +423,28 @@ func (c *conn) bind(st *stanza.Stanza) {
 	if r := tree.Child(stanza.NSBind, "bind").Child(stanza.NSBind, "resource"); r != nil {
 		resource = r.Text()
 	}
-	full, err := c.sess.Host.Bind(c.sess, resource, c.m.conf().ResourceConflict)
+	cfg := c.m.conf()
+	full, err := c.sess.Host.BindWithin(c.sess, resource, core.BindLimits{
+		Conflict: cfg.ResourceConflict, MaxResources: cfg.MaxResources, MaxSessions: cfg.MaxSessions})
 	switch {
 	case errors.Is(err, core.ErrConflict):
 		c.errorIQ(st, core.ErrCancel, "conflict", "")
+		return
+	case errors.Is(err, core.ErrResourceLimit):
+		// RFC 6120 §7.6.2.1: the account has reached its limit.
+		c.errorIQ(st, core.ErrWait, "resource-constraint", "this account has "+strconv.Itoa(cfg.MaxResources)+" sessions already; close one first")
+		c.m.warn.Warn(c.m.api.Log(), "max_resources", "session refused: the account has max_resources sessions", "jid", c.sess.JID.String(), "ip", c.ip, "limit", cfg.MaxResources)
+		return
+	case errors.Is(err, core.ErrSessionLimit):
+		c.errorIQ(st, core.ErrWait, "resource-constraint", "the server has as many sessions as it may; try again later")
+		c.m.warn.Warn(c.m.api.Log(), "max_sessions", "session refused: the server has max_sessions sessions", "ip", c.ip, "limit", cfg.MaxSessions)
 		return
 	case err != nil:
 		c.errorIQ(st, core.ErrModify, "bad-request", "invalid resource")
 		return
 	}
 	c.stopTimer()
+	c.m.authDone(c)
 	c.state = stateOpen
 	// Negotiation is over: an idle session keeps none of its buffers.
 	c.mechs, c.cb = nil, sasl.ChannelBinding{}

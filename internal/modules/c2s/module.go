@@ -37,18 +37,23 @@ type Module struct {
 	certs  *certs.Manager
 	tls    *tls.Config
 
-	ipThrottle, userThrottle *sasl.Throttle
+	// guard throttles logins per address and per account (sasl.Guard).
+	guard *sasl.Guard
 
 	// readers lends stream readers to connections that have input; an idle
 	// bound session keeps only its parked reader state.
 	readers sync.Pool
 
 	mu        sync.Mutex
-	perIP     map[string]int
+	addrs     map[string]*addrState // by addrKey
+	unauth    int                   // connections not yet bound, waiting included
+	refusing  atomic.Int32          // refused connections being told why
 	conns     map[*conn]struct{}
 	listeners map[config.Listener]net.Listener // by configuration, Line cleared
 
 	logins, failures *core.Counter
+	// warn keeps refusals under a flood to a line per cause and interval.
+	warn *core.LogLimiter
 }
 
 // Load opens the c2s listeners of the configuration.
@@ -59,8 +64,9 @@ func (m *Module) Load(api *core.API) error {
 	m.cfg.Store(&c2sCfg)
 	m.limit = cfg.StanzaSizeLimit
 	m.readers.New = func() any { return stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}) }
-	m.perIP, m.conns, m.listeners = map[string]int{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}
-	m.ipThrottle, m.userThrottle = sasl.NewThrottle(4096), sasl.NewThrottle(4096)
+	m.addrs, m.conns, m.listeners = map[string]*addrState{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}
+	m.warn = core.NewLogLimiter(time.Minute)
+	m.guard = sasl.NewGuard(4096)
 	m.logins = api.Counter("logins", "successful SASL authentications")
 	m.failures = api.Counter("auth_failures", "failed SASL authentications")
 
@@ -207,36 +213,24 @@ func (m *Module) accept(ln *net.TCPListener, mode string) {
 		}
 		delay = 0
 		ip := nc.RemoteAddr().(*net.TCPAddr).IP.String()
-		if !m.admit(ip) {
-			nc.Close()
-			continue
+		direct := mode == "direct"
+		switch v, why := m.admit(nc, ip, direct); v {
+		case serve:
+			go m.open(nc, ip, direct, "")
+		case refuse:
+			m.warn.Warn(m.api.Log(), why, "connection refused", "ip", ip, "reason", why)
+			if m.refusing.Add(1) > maxRefusing {
+				m.refusing.Add(-1)
+				nc.Close()
+				continue
+			}
+			go m.open(nc, ip, direct, why)
 		}
-		go m.open(nc, ip, mode == "direct")
-	}
-}
-
-// admit applies the per-IP connection limit.
-func (m *Module) admit(ip string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.conf().MaxPerIP > 0 && m.perIP[ip] >= m.conf().MaxPerIP {
-		m.api.Log().Warn("connection refused: too many from one address", "ip", ip, "limit", m.conf().MaxPerIP)
-		return false
-	}
-	m.perIP[ip]++
-	return true
-}
-
-func (m *Module) release(c *conn) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.conns, c)
-	if m.perIP[c.ip]--; m.perIP[c.ip] <= 0 {
-		delete(m.perIP, c.ip)
 	}
 }
 
 func (m *Module) closeAll(cond, text string) {
+	m.dropWaiting()
 	m.mu.Lock()
 	all := make([]*conn, 0, len(m.conns))
 	for c := range m.conns {

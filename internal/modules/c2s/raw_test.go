@@ -200,14 +200,17 @@ func TestSlowReader(t *testing.T) {
 	}
 }
 
-// TestConcurrentLogins: 500 clients log in at once and all succeed.
+// TestConcurrentLogins: 200 clients from one address log in at once on the
+// default limits and all succeed: the handshakes over
+// c2s_max_unauth_per_ip wait their turn instead of being refused (a
+// gateway behind NAT reconnecting its devices after an outage).
 func TestConcurrentLogins(t *testing.T) {
-	n := 500
+	n := 200
 	if testing.Short() {
 		n = 50
 	}
-	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_max_per_ip '0'\n")
-	for i := range 10 {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
+	for i := range 20 {
 		s.AddUser(t, fmt.Sprintf("user%d", i), "pw")
 	}
 	var wg sync.WaitGroup
@@ -229,7 +232,7 @@ func TestConcurrentLogins(t *testing.T) {
 			}
 			conns <- c
 			r := &rawClient{t: panicker{}, c: c}
-			r.login(fmt.Sprintf("user%d", i%10), "pw", fmt.Sprintf("r%d", i))
+			r.login(fmt.Sprintf("user%d", i%20), "pw", fmt.Sprintf("r%d", i))
 		}()
 	}
 	wg.Wait()
@@ -284,7 +287,8 @@ func TestWhitespaceKeepalive(t *testing.T) {
 // offered is refused (RFC 5802 §6), but no password was tried, so clients
 // that then fall back to another mechanism are not locked out.
 func TestDowngradeRefusalNotThrottled(t *testing.T) {
-	s := xmpptest.Start(t, "")
+	// On TLS 1.3 y is refused only on request (see TestDowngradeFlagY).
+	s := xmpptest.Start(t, "\toption sasl_channel_binding_downgrade 'refuse'\n")
 	s.AddUser(t, "juliet", "balcony")
 	for i := range 8 {
 		r := dialRaw(t, s.StartTLS)
