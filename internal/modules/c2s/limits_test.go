@@ -116,3 +116,21 @@ func bindRefused(t *testing.T, s *xmpptest.Server, user, resource string) {
 		t.Fatalf("bind past the limit got %q", got)
 	}
 }
+
+// TestRefusalLogLimited: a flood of refused connections writes one warning
+// and not one per connection (to flash, on a router).
+func TestRefusalLogLimited(t *testing.T) {
+	var log logBuffer
+	s := xmpptest.StartLogged(t, "\toption c2s_max_per_ip '1'\n", &log)
+	dialRaw(t, s.StartTLS).send(rawHeader)
+	for range 50 {
+		r := dialRaw(t, s.StartTLS)
+		r.closed()
+		if !strings.Contains(r.got.String(), "<policy-violation ") {
+			t.Fatalf("got %q, want policy-violation", r.got.String())
+		}
+	}
+	if n := strings.Count(log.String(), `msg="connection refused"`); n != 1 {
+		t.Fatalf("%d warnings for 50 refusals within a minute, want 1:\n%s", n, log.String())
+	}
+}
