@@ -2,10 +2,12 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,10 +24,12 @@ type Item struct {
 	// ID is what clients page by (XEP-0313 and XEP-0059); it encodes the
 	// item's key, so ids sort in archive order.
 	ID string
-	// When has microsecond precision; finer parts are dropped on Append.
+	// When is the time given to Append, to the microsecond. It can lie
+	// before the key's time, by which Query.Start and End select, when
+	// the clock was behind the user's newest item (see Append).
 	When time.Time
-	// With is the bare JID of the other party, or whatever the module
-	// filters by.
+	// With is the JID of the other party, bare or full, or whatever the
+	// module filters by.
 	With string
 	// Payload is the module's bytes, usually a stanza; it belongs to the
 	// caller.
@@ -34,10 +38,13 @@ type Item struct {
 
 // Query selects archive items. The zero Query selects everything.
 type Query struct {
-	// Start and End bound When, both inclusive; a zero time leaves that
-	// side open.
+	// Start and End bound the key's time, both inclusive; a zero time
+	// leaves that side open. The key's time is When unless the clock was
+	// behind the user's newest item (see Append).
 	Start, End time.Time
-	// With matches Item.With exactly; "" matches any.
+	// With selects by Item.With; "" matches any. A JID with a resource
+	// matches only itself; one without also matches every full JID of it,
+	// so "juliet@example.com" matches "juliet@example.com/phone".
 	With string
 	// After and Before are item ids, both exclusive; "" leaves that side
 	// open.
@@ -48,49 +55,169 @@ type Query struct {
 	Reverse bool
 }
 
-// archiveSeq orders items that share a microsecond. It is per process, not
-// per DB or store: the key only needs it to differ between two Appends of
-// one user in the same microsecond. It starts at a random value so that a
-// restart after the clock stepped back (routers without a real-time clock)
-// is unlikely to reuse a key and overwrite an item.
+// archiveSeq orders items that share a microsecond when the clock moves
+// forward. It is per process, not per DB or store: the key only needs it to
+// differ between two Appends of one user in the same microsecond. It starts
+// at a random value so that ids do not reveal how many items the process has
+// archived.
 var archiveSeq atomic.Uint32
 
 func init() { archiveSeq.Store(rand.Uint32()) }
 
 // Append adds an item and returns its id. A zero when means now.
+//
+// The id sorts after every id the user already has in this store, even when
+// the clock has stepped back (a router without a real-time clock, before or
+// after NTP sets it): the key then takes the time of the user's newest item
+// and the next sequence number, and the item keeps when as its When. Start
+// and End compare the key's time, so such an item is found with its
+// neighbours in the archive rather than at its earlier When.
 func (a *Archive) Append(host, user string, when time.Time, with string, payload []byte) (id string, err error) {
+	bp := getBuf()
+	b, e, err := a.prepare(*bp, host, user, when, with, payload)
+	if err != nil {
+		putBuf(bp, b)
+		return "", err
+	}
+	err = a.insert(e.key(b), e.val(b), e.countKey(b))
+	e.claim.release()
+	id = e.id(b)
+	putBuf(bp, b)
+	if err != nil {
+		return "", a.s.fail("appending for", user+"@"+host, err)
+	}
+	return id, nil
+}
+
+// entry locates a prepared item in its buffer: the key, the value, then the
+// count key, one after the other.
+type entry struct {
+	pl, n, v int
+	claim    claim
+}
+
+func (e *entry) key(b []byte) []byte      { return b[:e.n] }
+func (e *entry) val(b []byte) []byte      { return b[e.n:e.v] }
+func (e *entry) countKey(b []byte) []byte { return b[e.v:] }
+func (e *entry) id(b []byte) string       { return encodeID(b[e.pl:e.n]) }
+
+// prepare chooses a new item's key and encodes the item into b. The key
+// stays claimed until e.claim.release, which the caller calls once the item
+// is committed or abandoned.
+func (a *Archive) prepare(b []byte, host, user string, when time.Time, with string, payload []byte) (_ []byte, e entry, err error) {
 	s := a.s
 	if err := s.check(host, user); err != nil {
-		return "", err
+		return b, e, err
 	}
 	if when.IsZero() {
 		when = time.Now()
 	}
 	us := when.UnixMicro()
 	if us < 0 {
-		return "", fmt.Errorf("storage: archive time %s is before 1970; is the clock set?", when.UTC().Format(time.RFC3339))
+		return b, e, fmt.Errorf("storage: archive time %s is before 1970; is the clock set?", when.UTC().Format(time.RFC3339))
 	}
-	// One buffer holds the key, the value, then the count key.
-	bp := getBuf()
-	b := appendPrefix(*bp, s.kind, s.name, host, user)
-	pl := len(b)
-	b = appendSuffix(b, us, archiveSeq.Add(1))
-	n := len(b)
-	rec := archiveItem{With: with, Payload: payload}
+	b = appendPrefix(b, s.kind, s.name, host, user)
+	e.pl = len(b)
+	suffix, skew, c, err := s.claimKey(b, us)
+	if err != nil {
+		return b, e, s.fail("appending for", user+"@"+host, err)
+	}
+	b = append(b[:e.pl], suffix[:]...)
+	e.n = len(b)
+	rec := archiveItem{With: with, Payload: payload, Skew: skew}
 	b, err = rec.MarshalMsg(b)
 	if err != nil {
-		putBuf(bp, b)
-		return "", fmt.Errorf("storage: encoding an archive item for store %s: %w", s.name, err)
+		c.release()
+		return b, e, fmt.Errorf("storage: encoding an archive item for store %s: %w", s.name, err)
 	}
-	v := len(b)
-	b = append(append(b, b[:pl]...), countMark)
-	id = encodeID(b[pl:n])
-	err = a.insert(b[:n], b[n:v], b[v:])
-	putBuf(bp, b)
+	e.v = len(b)
+	b = append(append(b, b[:e.pl]...), countMark)
+	e.claim = c
+	return b, e, nil
+}
+
+// claimKey chooses the key suffix of a new item of the user whose prefix is
+// b (b's spare capacity is scribbled on): the time us and a fresh sequence
+// number, unless that would not sort after the user's newest key, on disk
+// or claimed and not yet committed; then the newest key's time and its
+// sequence number plus one. skew is how far the chosen time lies after us.
+func (s *store) claimKey(b []byte, us int64) (suffix [suffixLen]byte, skew int64, c claim, err error) {
+	h, i := stripeOf(b)
+	st := &archiveStripes[i]
+	st.Lock()
+	defer st.Unlock()
+	last, ok, err := s.lastKey(b)
 	if err != nil {
-		return "", s.fail("appending for", user+"@"+host, err)
+		return suffix, 0, c, err
 	}
-	return id, nil
+	if held, ok2 := st.highest(h); ok2 && (!ok || bytes.Compare(held[:], last[:]) > 0) {
+		last, ok = held, true
+	}
+	t, seq := us, archiveSeq.Add(1)
+	if ok {
+		if lt := int64(binary.BigEndian.Uint64(last[:timeLen])); t <= lt {
+			t, seq = lt, binary.BigEndian.Uint32(last[timeLen:])+1
+			if seq == 0 {
+				t++ // 2^32 items in one microsecond: take the next one
+			}
+		}
+	}
+	appendSuffix(suffix[:0], t, seq)
+	st.hold(h, suffix)
+	return suffix, t - us, claim{stripe: i, h: h}, nil
+}
+
+// lastKey returns the key suffix of the newest item under the prefix p, with
+// one seek from the end of the user's items (the count sorts after them).
+func (s *store) lastKey(p []byte) (last [suffixLen]byte, ok bool, err error) {
+	upper := append(p, countMark)
+	it, err := s.db.pdb.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upper})
+	if err != nil {
+		return last, false, err
+	}
+	if it.Last() {
+		key := it.Key()
+		if len(key) != len(p)+suffixLen {
+			err = badKey(s, key)
+		} else {
+			copy(last[:], key[len(p):])
+			ok = true
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	return last, ok && err == nil, err
+}
+
+// Get returns the item with the given id. found is false when the user has
+// no such item; an id this server cannot have handed out is ErrBadID.
+func (a *Archive) Get(host, user, id string) (item Item, found bool, err error) {
+	s := a.s
+	if err := s.check(host, user); err != nil {
+		return Item{}, false, err
+	}
+	suffix, err := decodeID(id)
+	if err != nil {
+		return Item{}, false, err
+	}
+	bp := getBuf()
+	key := append(appendPrefix(*bp, s.kind, s.name, host, user), suffix[:]...)
+	val, closer, err := s.db.pdb.Get(key)
+	putBuf(bp, key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Item{}, false, nil
+	}
+	if err != nil {
+		return Item{}, false, s.fail("reading the archive of", user+"@"+host, err)
+	}
+	var rec archiveItem
+	_, err = rec.UnmarshalMsg(val)
+	_ = closer.Close()
+	if err != nil {
+		return Item{}, false, corruptItem(s, suffix[:], err)
+	}
+	return Item{ID: id, When: itemTime(suffix[:], rec.Skew), With: rec.With, Payload: rec.Payload}, true, nil
 }
 
 // countOne is the merge operand that adds one item to a count.
@@ -117,10 +244,15 @@ type span struct {
 	lo, hi []byte
 	// after and before are key suffixes of the ids, nil when open.
 	after, before []byte
+	// with and bare are Query.With and whether it lacks a resource.
+	with string
+	bare bool
 }
 
 func (s *store) span(host, user string, q *Query) (span, error) {
 	var sp span
+	sp.with = q.With
+	sp.bare = strings.IndexByte(q.With, '/') < 0
 	sp.prefix = appendPrefix(nil, s.kind, s.name, host, user)
 	sp.countKey = append(sp.prefix[:len(sp.prefix):len(sp.prefix)], countMark)
 	sp.lo = sp.prefix
@@ -148,6 +280,17 @@ func (s *store) span(host, user string, q *Query) (span, error) {
 		sp.before = id[:]
 	}
 	return sp, nil
+}
+
+// matchWith reports whether an item's With is selected by the query's. It
+// compares the stored bytes in place: a bare JID matches itself, or itself
+// followed by '/' and a resource.
+func (sp *span) matchWith(with []byte) bool {
+	q := sp.with
+	if len(with) == len(q) {
+		return string(with) == q
+	}
+	return sp.bare && len(with) > len(q) && with[len(q)] == '/' && string(with[:len(q)]) == q
 }
 
 // inWindow reports whether a key suffix lies strictly between After and
@@ -233,7 +376,7 @@ func (a *Archive) Find(host, user string, q Query) (items []Item, total int, err
 				_ = it.Close()
 				return nil, 0, corruptItem(s, suffix, err)
 			}
-			if string(with) != q.With {
+			if !sp.matchWith(with) {
 				continue
 			}
 		}
@@ -248,7 +391,7 @@ func (a *Archive) Find(host, user string, q Query) (items []Item, total int, err
 			_ = it.Close()
 			return nil, 0, corruptItem(s, suffix, err)
 		}
-		items = append(items, Item{ID: encodeID(suffix), When: suffixTime(suffix), With: rec.With, Payload: rec.Payload})
+		items = append(items, Item{ID: encodeID(suffix), When: itemTime(suffix, rec.Skew), With: rec.With, Payload: rec.Payload})
 	}
 	if err := it.Close(); err != nil {
 		return nil, 0, s.fail("searching the archive of", user+"@"+host, err)
@@ -359,7 +502,7 @@ func (a *Archive) Delete(host, user string, q Query) (n int, err error) {
 				_ = it.Close()
 				return 0, corruptItem(s, key[len(sp.prefix):], err)
 			}
-			if string(with) != q.With {
+			if !sp.matchWith(with) {
 				continue
 			}
 		}
@@ -415,9 +558,14 @@ func (a *Archive) Users(host string) ([]string, error) {
 }
 
 // itemWith reads only the With field of an encoded archiveItem, without
-// copying, so a With filter does not allocate for the items it skips. It
-// walks the map by field name so it keeps working if fields are added.
+// copying, so a With filter does not allocate for the items it skips.
 func itemWith(b []byte) ([]byte, error) {
+	return stringField(b, "w") // archiveItem.With's msg tag
+}
+
+// stringField reads one string field of an encoded record in place. It
+// walks the map by field name so it keeps working if fields are added.
+func stringField(b []byte, name string) ([]byte, error) {
 	n, b, err := msgp.ReadMapHeaderBytes(b)
 	if err != nil {
 		return nil, err
@@ -428,15 +576,15 @@ func itemWith(b []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if string(field) == "w" { // archiveItem.With's msg tag
-			with, _, err := msgp.ReadStringZC(b)
-			return with, err
+		if string(field) == name {
+			v, _, err := msgp.ReadStringZC(b)
+			return v, err
 		}
 		if b, err = msgp.Skip(b); err != nil {
 			return nil, err
 		}
 	}
-	return nil, errors.New("no with field")
+	return nil, fmt.Errorf("no %q field", name)
 }
 
 func badKey(s *store, key []byte) error {

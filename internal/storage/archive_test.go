@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -357,5 +358,225 @@ func TestArchiveUsersAfterEmptying(t *testing.T) {
 	}
 	if items, total, err := a.Find("example.org", "juliet", Query{}); err != nil || total != 0 || len(items) != 0 {
 		t.Errorf("Find on the emptied archive = %d items, total %d, %v", len(items), total, err)
+	}
+}
+
+// TestArchiveClockSteppedBack appends with times that jump backwards, as on
+// a router whose clock NTP corrects after boot: ids must still grow, the
+// items keep their order, and each keeps the time it was given.
+func TestArchiveClockSteppedBack(t *testing.T) {
+	cases := []struct {
+		name  string
+		times []time.Time
+	}{
+		{"steady", []time.Time{at(0), at(1), at(2)}},
+		{"one step back", []time.Time{at(10), at(11), at(3), at(4), at(12)}},
+		{"back to 1970", []time.Time{at(10), time.UnixMicro(1), time.UnixMicro(2), at(11)}},
+		{"same time", []time.Time{at(5), at(5), at(5)}},
+		{"back and the same", []time.Time{at(9), at(1), at(1), at(9), at(1)}},
+		{"always back", []time.Time{at(9), at(8), at(7), at(6), at(5)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db := openAt(t, dir)
+			a := db.Archive("archive", false)
+			var ids []string
+			for i, when := range c.times {
+				// Half-way, restart: the last key then comes from disk.
+				if i == len(c.times)/2 {
+					if err := db.Close(); err != nil {
+						t.Fatal(err)
+					}
+					db = openAt(t, dir)
+					a = db.Archive("archive", false)
+				}
+				id, err := a.Append("h", "u", when, "", fmt.Appendf(nil, "<message>%d</message>", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ids) > 0 && id <= ids[len(ids)-1] {
+					t.Fatalf("item %d at %v got id %s, not after %s", i, when, id, ids[len(ids)-1])
+				}
+				ids = append(ids, id)
+			}
+			items, total, err := a.Find("h", "u", Query{})
+			if err != nil || total != len(c.times) {
+				t.Fatalf("Find = %d items, total %d, %v", len(items), total, err)
+			}
+			for i, it := range items {
+				if payloads(items[i : i+1])[0] != i || it.ID != ids[i] || !it.When.Equal(c.times[i]) {
+					t.Errorf("item %d = %s %v %s; want %s %v", i, it.ID, it.When, it.Payload, ids[i], c.times[i])
+				}
+				got, found, err := a.Get("h", "u", it.ID)
+				if err != nil || !found || !got.When.Equal(c.times[i]) {
+					t.Errorf("Get(%s) = %v, %v, %v", it.ID, got.When, found, err)
+				}
+			}
+			// Paging by id follows append order.
+			for i := range len(ids) - 1 {
+				page, _, err := a.Find("h", "u", Query{After: ids[i], Limit: 1})
+				if err != nil || len(page) != 1 || page[0].ID != ids[i+1] {
+					t.Errorf("page after %d = %v, %v", i, page, err)
+				}
+			}
+		})
+	}
+}
+
+// TestArchiveConcurrentSameUser appends for one user from many goroutines,
+// some in batches held open across the others, with a clock that goes
+// backwards: no two items may share a key, and every id must be found.
+func TestArchiveConcurrentSameUser(t *testing.T) {
+	db := openTemp(t)
+	a := db.Archive("archive", false)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ids []string
+	const workers, each = 6, 30
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				when := at(1000 - i) // backwards
+				var id string
+				var err error
+				if w%2 == 0 {
+					b := db.NewBatch()
+					id, err = b.Append(a, "h", "u", when, "", nil)
+					if err == nil {
+						// Another Append for the user while the key is
+						// held, before the batch reaches the disk.
+						var id2 string
+						id2, err = a.Append("h", "u", when, "", nil)
+						if err == nil && id2 <= id {
+							t.Errorf("Append during a batch got %s, not after the batch's %s", id2, id)
+						}
+						mu.Lock()
+						ids = append(ids, id2)
+						mu.Unlock()
+					}
+					if err == nil {
+						err = b.Commit()
+					}
+					b.Close()
+				} else {
+					id, err = a.Append("h", "u", when, "", nil)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	items, total, err := a.Find("h", "u", Query{})
+	if err != nil || total != len(ids) || len(items) != len(ids) {
+		t.Fatalf("Find = %d items, total %d, %v; want %d", len(items), total, err, len(ids))
+	}
+	slices.Sort(ids)
+	for i, it := range items {
+		if it.ID != ids[i] {
+			t.Fatalf("item %d has id %s; want %s", i, it.ID, ids[i])
+		}
+	}
+}
+
+func TestArchiveGet(t *testing.T) {
+	db := openTemp(t)
+	a := db.Archive("archive", false)
+	ids := archived(t, a)
+	got, found, err := a.Get("example.org", "juliet", ids[3])
+	want := Item{ID: ids[3], When: at(3), With: "nurse@example.org", Payload: []byte("<message>3</message>")}
+	if err != nil || !found || got.ID != want.ID || !got.When.Equal(want.When) || got.With != want.With || string(got.Payload) != string(want.Payload) {
+		t.Errorf("Get = %+v, %v, %v; want %+v", got, found, err, want)
+	}
+	if _, found, err := a.Get("example.org", "julie", ids[3]); err != nil || found {
+		t.Errorf("Get of another user's id = %v, %v; want not found", found, err)
+	}
+	if _, found, err := db.Archive("other", false).Get("example.org", "juliet", ids[3]); err != nil || found {
+		t.Errorf("Get in another store = %v, %v; want not found", found, err)
+	}
+	if _, err := a.Delete("example.org", "juliet", Query{After: ids[2], Before: ids[4]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := a.Get("example.org", "juliet", ids[3]); err != nil || found {
+		t.Errorf("Get of a deleted item = %v, %v; want not found", found, err)
+	}
+	if _, _, err := a.Get("example.org", "juliet", "not-an-id"); !errors.Is(err, ErrBadID) {
+		t.Errorf("Get of a bad id = %v; want ErrBadID", err)
+	}
+	if _, _, err := a.Get("example.org", "bad\x00user", ids[0]); !errors.Is(err, ErrBadName) {
+		t.Errorf("Get with a bad user = %v; want ErrBadName", err)
+	}
+}
+
+func TestArchiveWithBareOrFull(t *testing.T) {
+	db := openTemp(t)
+	a := db.Archive("archive", false)
+	withs := []string{
+		"juliet@example.com",             // 0
+		"juliet@example.com/phone",       // 1
+		"juliet@example.com/balcony/web", // 2
+		"juliet@example.comm",            // 3
+		"juliet@example.com.evil/x",      // 4
+		"juliet@example.co",              // 5
+		"example.com",                    // 6
+		"example.com/irc",                // 7
+		"",                               // 8
+	}
+	for i, w := range withs {
+		if _, err := a.Append("h", "u", at(i), w, fmt.Appendf(nil, "<message>%d</message>", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		with string
+		want []int
+	}{
+		{"juliet@example.com", []int{0, 1, 2}},
+		{"juliet@example.com/phone", []int{1}},
+		{"juliet@example.com/balcony", nil},
+		{"juliet@example.com/balcony/web", []int{2}},
+		{"juliet@example.co", []int{5}},
+		{"example.com", []int{6, 7}},
+		{"example.com/irc", []int{7}},
+		{"romeo@example.net", nil},
+		{"", []int{0, 1, 2, 3, 4, 5, 6, 7, 8}},
+	}
+	for _, c := range cases {
+		t.Run(c.with, func(t *testing.T) {
+			items, total, err := a.Find("h", "u", Query{With: c.with})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := payloads(items); !slices.Equal(got, c.want) || total != len(c.want) {
+				t.Errorf("Find = %v, total %d; want %v", got, total, c.want)
+			}
+		})
+	}
+	// Delete selects the same way.
+	n, err := a.Delete("h", "u", Query{With: "juliet@example.com"})
+	if err != nil || n != 3 {
+		t.Fatalf("Delete = %d, %v; want 3", n, err)
+	}
+	items, _, _ := a.Find("h", "u", Query{})
+	if got := payloads(items); !slices.Equal(got, []int{3, 4, 5, 6, 7, 8}) {
+		t.Errorf("left %v", got)
+	}
+}
+
+func TestWithMatchDoesNotAllocate(t *testing.T) {
+	sp := span{with: "juliet@example.com", bare: true}
+	with := []byte("juliet@example.com/phone")
+	if n := testing.AllocsPerRun(100, func() {
+		if !sp.matchWith(with) {
+			t.Fatal("no match")
+		}
+	}); n != 0 {
+		t.Errorf("matchWith allocates %v times", n)
 	}
 }

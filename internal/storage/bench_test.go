@@ -109,3 +109,144 @@ func BenchmarkArchiveFindLast50With(b *testing.B) {
 		}
 	}
 }
+
+// mood is a typical PEP item payload.
+var mood = []byte(`<mood xmlns="http://jabber.org/protocol/mood"><happy/><text>Yay, the box is up!</text></mood>`)
+
+// benchmarkNodesPublish publishes to a node kept at maxItems: with fresh
+// ids every publish also drops the oldest item, with one id it replaces it.
+func benchmarkNodesPublish(b *testing.B, maxItems int, freshIDs bool) {
+	db := openTemp(b)
+	n := db.Nodes("pep", false)
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%016x", i)
+	}
+	item := NodeItem{Publisher: "juliet@example.org/balcony", When: base, Payload: mood}
+	for i := range maxItems {
+		item.ID = ids[i]
+		if _, err := n.Publish("example.org", "juliet", "http://jabber.org/protocol/mood", item, maxItems); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(mood)))
+	i := 0
+	for b.Loop() {
+		item.ID = "current"
+		if freshIDs {
+			item.ID = ids[i%len(ids)]
+		}
+		if _, err := n.Publish("example.org", "juliet", "http://jabber.org/protocol/mood", item, maxItems); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkNodesPublishReplace(b *testing.B) { benchmarkNodesPublish(b, 1, false) }
+func BenchmarkNodesPublishTrim(b *testing.B)    { benchmarkNodesPublish(b, 100, true) }
+
+// nodes1k fills a node with 1,000 items and flushes it, so reads come from
+// sstables as after a restart.
+func nodes1k(b *testing.B) *Nodes {
+	db := openTemp(b)
+	n := db.Nodes("pep", false)
+	for i := range 1000 {
+		item := NodeItem{ID: fmt.Sprint("item", i), Publisher: "juliet@example.org", When: at(i), Payload: mood}
+		if _, err := n.Publish("example.org", "juliet", "urn:xmpp:monitor:load", item, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.pdb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+func BenchmarkNodesLast(b *testing.B) {
+	n := nodes1k(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if it, found, err := n.Last("example.org", "juliet", "urn:xmpp:monitor:load"); err != nil || !found || it.ID != "item999" {
+			b.Fatal(it.ID, found, err)
+		}
+	}
+}
+
+func BenchmarkNodesGet(b *testing.B) {
+	n := nodes1k(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, found, err := n.Get("example.org", "juliet", "urn:xmpp:monitor:load", "item500"); err != nil || !found {
+			b.Fatal(found, err)
+		}
+	}
+}
+
+// benchmarkDurableWrites writes a roster record, an offline message and an
+// archived copy to durable stores, one commit each or in one batch: the
+// fsyncs a batch saves.
+func benchmarkDurableWrites(b *testing.B, batched bool) {
+	db := openTemp(b)
+	roster := db.Map("roster", true)
+	offline := db.Archive("offline", true)
+	archive := db.Archive("archive", true)
+	c := contact{Name: "Romeo", Subscription: "both"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !batched {
+			if err := roster.Set("example.org", "juliet", "romeo@example.net", &c); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := offline.Append("example.org", "juliet", time.Time{}, "romeo@example.net", stanza); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := archive.Append("example.org", "juliet", time.Time{}, "romeo@example.net", stanza); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		bt := db.NewBatch()
+		if err := bt.SetMap(roster, "example.org", "juliet", "romeo@example.net", &c); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bt.Append(offline, "example.org", "juliet", time.Time{}, "romeo@example.net", stanza); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bt.Append(archive, "example.org", "juliet", time.Time{}, "romeo@example.net", stanza); err != nil {
+			b.Fatal(err)
+		}
+		if err := bt.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDurableThreeCommits(b *testing.B) { benchmarkDurableWrites(b, false) }
+func BenchmarkDurableOneBatch(b *testing.B)     { benchmarkDurableWrites(b, true) }
+
+// BenchmarkNodesItemsAfterChurn reads a monitoring node whose three ids
+// have been republished 30,000 times: the deletions of their old places
+// must not be walked over.
+func BenchmarkNodesItemsAfterChurn(b *testing.B) {
+	db := openTemp(b)
+	n := db.Nodes("pep", false)
+	for i := range 30000 {
+		item := NodeItem{ID: []string{"load", "mem", "net"}[i%3], When: at(i), Payload: mood}
+		if _, err := n.Publish("example.org", "router", "urn:xmpp:monitor", item, 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for _, q := range []NodeQuery{{}, {Reverse: true}} {
+		if items, _, err := n.Items("example.org", "router", "urn:xmpp:monitor", q); err != nil || len(items) != 3 {
+			b.Fatal(len(items), err)
+		}
+	}
+	for b.Loop() {
+		if items, _, err := n.Items("example.org", "router", "urn:xmpp:monitor", NodeQuery{}); err != nil || len(items) != 3 {
+			b.Fatal(len(items), err)
+		}
+	}
+}

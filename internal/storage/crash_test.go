@@ -18,7 +18,8 @@ import (
 const helperDirEnv = "XMPPD_STORAGE_HELPER_DIR"
 
 // TestHelperProcess is the child of TestCrashDurability: it makes one
-// durable write, says so, and waits to be killed.
+// durable write, then a batch across stores of which only one is durable,
+// says so, and waits to be killed.
 func TestHelperProcess(t *testing.T) {
 	dir := os.Getenv(helperDirEnv)
 	if dir == "" {
@@ -33,15 +34,40 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Println("set:", err)
 		os.Exit(1)
 	}
-	fmt.Println("ok")
+	b := db.NewBatch()
+	s := openBatchStores(db, false)
+	s.m = db.Map("roster", true)
+	if err := b.SetKeyVal(s.kv, "example.org", "romeo", &account{Password: "batched"}); err != nil {
+		fmt.Println("batch:", err)
+		os.Exit(1)
+	}
+	if err := b.SetMap(s.m, "example.org", "romeo", "juliet@example.org", &contact{Name: "Juliet"}); err != nil {
+		fmt.Println("batch:", err)
+		os.Exit(1)
+	}
+	id, err := b.Append(s.a, "example.org", "romeo", at(1), "juliet@example.org", []byte("<message/>"))
+	if err != nil {
+		fmt.Println("batch:", err)
+		os.Exit(1)
+	}
+	if err := b.Publish(s.pep, "example.org", "romeo", "urn:xmpp:mood:0", NodeItem{ID: "current", Payload: []byte("<mood/>")}, 1); err != nil {
+		fmt.Println("batch:", err)
+		os.Exit(1)
+	}
+	if err := b.Commit(); err != nil {
+		fmt.Println("commit:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ok", id)
 	time.Sleep(time.Minute)
 	os.Exit(1)
 }
 
 // TestCrashDurability kills a process right after a durable write returns
 // and expects the record to be there: it must not have been waiting in a
-// buffer. While the child runs, it also checks that a second process gets
-// ErrLocked.
+// buffer. The same goes for every write of a batch with a durable store in
+// it, in whichever store. While the child runs, it also checks that a
+// second process gets ErrLocked.
 func TestCrashDurability(t *testing.T) {
 	if underEmulator() {
 		// qemu-user cannot exec a foreign binary without binfmt_misc, and
@@ -67,7 +93,8 @@ func TestCrashDurability(t *testing.T) {
 	}()
 
 	line, err := bufio.NewReader(out).ReadString('\n')
-	if line != "ok\n" {
+	id, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "ok ")
+	if !ok {
 		t.Fatalf("helper said %q, %v", line, err)
 	}
 
@@ -91,6 +118,22 @@ func TestCrashDurability(t *testing.T) {
 	found, err := db.KeyVal("accounts", true).Get("example.org", "juliet", &got)
 	if err != nil || !found || got.Password != "durable" {
 		t.Fatalf("after SIGKILL Get = %+v, %v, %v; want the durable record", got, found, err)
+	}
+	s := openBatchStores(db, false)
+	s.m = db.Map("roster", true)
+	var romeo account
+	if found, err := s.kv.Get("example.org", "romeo", &romeo); err != nil || !found || romeo.Password != "batched" {
+		t.Errorf("after SIGKILL, the batch's keyval record = %+v, %v, %v", romeo, found, err)
+	}
+	var c contact
+	if found, err := s.m.Get("example.org", "romeo", "juliet@example.org", &c); err != nil || !found {
+		t.Errorf("after SIGKILL, the batch's map record = %v, %v", found, err)
+	}
+	if _, found, err := s.a.Get("example.org", "romeo", id); err != nil || !found {
+		t.Errorf("after SIGKILL, the batch's archive item %s = %v, %v", id, found, err)
+	}
+	if it, found, err := s.pep.Last("example.org", "romeo", "urn:xmpp:mood:0"); err != nil || !found || it.ID != "current" {
+		t.Errorf("after SIGKILL, the batch's node item = %+v, %v, %v", it, found, err)
 	}
 }
 

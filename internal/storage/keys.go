@@ -14,6 +14,7 @@ const (
 	kindKeyVal  byte = 'k'
 	kindMap     byte = 'm'
 	kindArchive byte = 'a'
+	kindNodes   byte = 'n'
 	kindMeta    byte = '!'
 )
 
@@ -31,10 +32,17 @@ const (
 
 // layoutVersion is the key layout this code writes. Bump it, and teach Open
 // to migrate, whenever the layout above changes.
+//
+// Adding a kind is not such a change: no existing key moves, and a release
+// that predates the kind never reads its keys, except through DeleteUser,
+// which range-deletes every registered store under the user's prefix
+// whatever its kind. So the node store ('n') came without a bump.
 const layoutVersion = 1
 
 // archive suffix: big-endian time and sequence number, so byte order is
 // time order and items written within one microsecond keep their order.
+// Append never chooses a suffix below the user's newest (see claimKey), so
+// byte order is also append order when the clock steps back.
 const (
 	timeLen   = 8
 	seqLen    = 4
@@ -47,6 +55,36 @@ const (
 // the tail of a user's range, and a flush never spans their whole archive
 // (which would make compactions rewrite it).
 const countMark = 0xff
+
+// A node store keeps, under the user's prefix, one group of keys per node:
+//
+//	prefix | node | sep | 'i' | item id            → the item's sequence number
+//	prefix | node | sep | 'm'                      → nodeMeta: last and first sequence, count
+//	prefix | node | sep | 'o' | 8-byte BE sequence → nodeItem: the item itself
+//
+// The order keys hold the items so that the newest one, and any page in
+// publication order, is found by walking keys alone; the id keys only map a
+// publisher's id to its place. The order tag sorts last, so the newest item
+// is the last key of the node. Node names may not contain sep; item ids are
+// the last part of their key, so they may hold any byte.
+const (
+	tagID      byte = 'i'
+	tagMeta    byte = 'm'
+	tagOrder   byte = 'o'
+	nodeSeqLen      = 8
+)
+
+// appendNodePrefix appends the prefix every key of one node starts with.
+func appendNodePrefix(b []byte, store, host, owner, node string) []byte {
+	b = appendPrefix(b, kindNodes, store, host, owner)
+	b = append(b, node...)
+	return append(b, sep)
+}
+
+// appendOrderKey appends a node's order key for seq to np, the node prefix.
+func appendOrderKey(np []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(np, tagOrder), seq)
+}
 
 // idEncoding is base32hex: its alphabet is in ASCII order, so ids of equal
 // length sort like the key suffixes they encode, and lowercase because ids
@@ -156,7 +194,8 @@ func badID(id string) error {
 	}
 }
 
-// suffixTime is the time an archive key suffix was appended at.
-func suffixTime(suffix []byte) time.Time {
-	return time.UnixMicro(int64(binary.BigEndian.Uint64(suffix[:timeLen])))
+// itemTime is the time an archive item was appended with: its key's time,
+// less the skew recorded when the key had to go past a newer item.
+func itemTime(suffix []byte, skew int64) time.Time {
+	return time.UnixMicro(int64(binary.BigEndian.Uint64(suffix[:timeLen])) - skew)
 }

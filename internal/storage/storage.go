@@ -57,9 +57,11 @@ var (
 	// ErrLocked means another process (or another Open in this one) holds
 	// the data directory.
 	ErrLocked = errors.New("storage: data directory is in use")
-	// ErrBadID means an archive id was not one this server handed out.
+	// ErrBadID means an archive id was not one this server handed out, or
+	// a node item had no id.
 	ErrBadID = errors.New("storage: bad archive id")
-	// ErrBadName means a store, host or user cannot be part of a key.
+	// ErrBadName means a store, host, user or node name cannot be part of
+	// a key.
 	ErrBadName = errors.New("storage: bad store, host or user name")
 	// ErrClosed means the DB was used after Close.
 	ErrClosed = errors.New("storage: database is closed")
@@ -290,6 +292,9 @@ func (db *DB) DeleteUser(host, user string) error {
 	if err != nil {
 		return err
 	}
+	// A node write in flight would otherwise write back the count of
+	// items this deletes.
+	defer lockAllNodes()()
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	var p []byte

@@ -89,12 +89,7 @@ func (s *store) set(key, val []byte) error {
 func (s *store) commit(b *pebble.Batch) error {
 	registering := !s.registered.Load()
 	if registering {
-		e := storeEntry{Kind: s.kind, Name: s.name}
-		val, err := e.MarshalMsg(nil)
-		if err != nil {
-			return err
-		}
-		if err := b.Set(s.registryKey(), val, nil); err != nil {
+		if err := s.addToRegistry(b); err != nil {
 			return err
 		}
 	}
@@ -105,6 +100,16 @@ func (s *store) commit(b *pebble.Batch) error {
 		s.registered.Store(true)
 	}
 	return nil
+}
+
+// addToRegistry writes the store's registry entry into b.
+func (s *store) addToRegistry(b *pebble.Batch) error {
+	e := storeEntry{Kind: s.kind, Name: s.name}
+	val, err := e.MarshalMsg(nil)
+	if err != nil {
+		return err
+	}
+	return b.Set(s.registryKey(), val, nil)
 }
 
 // deleteRange removes every key starting with p, which ends with sep.
