@@ -189,3 +189,14 @@ type Archive struct {
 	s    *storage.Archive
 	host string
 }
+
+// Nodes opens a node store (pubsub and PEP items) bound to the module's host.
+func (a *API) Nodes(store string, durable bool) Nodes {
+	return Nodes{a.srv.DB.Nodes(store, durable), a.hostName()}
+}
+
+// NewBatch starts a batch of writes to the module's stores that commits
+// with one fsync at most; see Batch.
+func (a *API) NewBatch() Batch {
+	return Batch{a.srv.DB.NewBatch()}
+}
