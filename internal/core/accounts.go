@@ -138,7 +138,7 @@ func (a *Accounts) Delete(host, user string) error {
 	var gone []*Session
 	h.Sessions(local, func(s *Session) { gone = append(gone, s) })
 	for _, s := range gone {
-		s.Out.Close("not-authorized", "account deleted")
+		s.Close("not-authorized", "account deleted")
 	}
 	return nil
 }

@@ -26,6 +26,23 @@ const (
 	PriorityFallback = -1000
 )
 
+// Names of the events the core fires. Stanza events are named by
+// StanzaEvent and IQEvent.
+const (
+	// EventResourceBind fires on the host bus when a session has bound a
+	// resource (ev.Origin).
+	EventResourceBind = "resource-bind"
+	// EventResourceUnbind fires on the host bus when a bound session goes.
+	EventResourceUnbind = "resource-unbind"
+	// EventSessionDetached fires on the host bus when a bound session lost
+	// its link; a handler returning true keeps the session (Host.LinkLost).
+	EventSessionDetached = "session-detached"
+	// EventServerStarted fires on the server bus once every module loaded.
+	EventServerStarted = "server-started"
+	// EventServerStopping fires on the server bus before modules unload.
+	EventServerStopping = "server-stopping"
+)
+
 // Handler handles an event; returning true stops the chain.
 type Handler func(ev *Event) bool
 
@@ -144,4 +161,17 @@ func chainName(_ []hookEntry, key []byte) string {
 	s := string(key)
 	names.Store(s, s)
 	return s
+}
+
+// StanzaEvent names the event for a stanza of kind sent to target (one of
+// the Target constants): "message/bare", "presence/full", "iq/host".
+func StanzaEvent(kind stanza.Kind, target string) string {
+	return kind.String() + "/" + target
+}
+
+// IQEvent names the event for an iq get or set to target whose payload is
+// the element {space}local: "iq/host/urn:xmpp:ping:ping". It fires before
+// the iq's StanzaEvent.
+func IQEvent(target, space, local string) string {
+	return "iq/" + target + "/" + space + ":" + local
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"xmppd/internal/jid"
 )
@@ -49,6 +50,11 @@ type Host struct {
 	discoMu    sync.Mutex
 	features   []string
 	identities []Identity
+
+	// The outgoing filters every session of the host passes (outbound.go).
+	filterMu sync.Mutex
+	filterID uint64
+	filters  atomic.Pointer[[]filterEntry]
 
 	modules []*API
 }
@@ -111,10 +117,10 @@ func (h *Host) BindWithin(s *Session, resource string, lim BindLimits) (jid.JID,
 	h.mu.Unlock()
 	if kicked != nil {
 		kicked.bound.Store(false)
-		h.Events.Fire("resource-unbind", &Event{Host: h, Origin: kicked})
-		kicked.Out.Close("conflict", "replaced by a new session with the same resource")
+		h.Events.Fire(EventResourceUnbind, &Event{Host: h, Origin: kicked})
+		kicked.Close("conflict", "replaced by a new session with the same resource")
 	}
-	h.Events.Fire("resource-bind", &Event{Host: h, Origin: s})
+	h.Events.Fire(EventResourceBind, &Event{Host: h, Origin: s})
 	return full, nil
 }
 
@@ -133,7 +139,27 @@ func (h *Host) Unbind(s *Session) {
 		h.users[local] = list
 	}
 	h.mu.Unlock()
-	h.Events.Fire("resource-unbind", &Event{Host: h, Origin: s})
+	h.Events.Fire(EventResourceUnbind, &Event{Host: h, Origin: s})
+}
+
+// LinkLost is what a transport calls when the link of session s is gone.
+// The session is detached and EventSessionDetached fires: a handler that
+// returns true keeps it bound (stream management, for resumption) and
+// later attaches it to a new link or closes it. If nobody claims it, it
+// is unbound, as a session without stream management always is.
+func (h *Host) LinkLost(s *Session, l Link) {
+	// A session resumed elsewhere has a new link already: the old one's
+	// end concerns nobody.
+	if r := s.link.Load(); r == nil || r.Link != l || !s.link.CompareAndSwap(r, nil) {
+		return
+	}
+	if !s.Bound() {
+		return
+	}
+	if h.Events.Fire(EventSessionDetached, &Event{Host: h, Origin: s}) {
+		return
+	}
+	h.Unbind(s)
 }
 
 // Session returns the session bound to a full JID of this host, or nil.

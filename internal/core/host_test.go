@@ -17,6 +17,7 @@ type dying struct {
 func (d *dying) Queue([]byte) error   { return nil }
 func (d *dying) Flush()               { d.h.Unbind(d.s) }
 func (d *dying) Close(string, string) { d.h.Unbind(d.s) }
+func (d *dying) Info() core.LinkInfo  { return core.LinkInfo{} }
 
 // TestSendToDeadSessionUnbinds: delivering to each of a user's sessions
 // while one of them dies must not deadlock on the host's lock.

@@ -120,7 +120,11 @@ func (srv *Server) Deliver(origin *Session, t *Session, st *stanza.Stanza, from 
 		buf = origin.work().scratch[:0]
 	}
 	buf = st.AppendStamped(buf, from.String())
-	t.send(origin, buf)
+	if origin == nil {
+		t.Send(buf)
+	} else {
+		t.sendBatched(origin, buf)
+	}
 	if origin != nil {
 		origin.w.scratch = buf[:0]
 	}

@@ -22,6 +22,7 @@ type sink struct{ bytes, flushes atomic.Int64 }
 func (s *sink) Queue(p []byte) error { s.bytes.Add(int64(len(p))); return nil }
 func (s *sink) Flush()               { s.flushes.Add(1) }
 func (s *sink) Close(string, string) {}
+func (s *sink) Info() core.LinkInfo  { return core.LinkInfo{Transport: "test"} }
 
 func newServer(tb testing.TB) *core.Server {
 	tb.Helper()
@@ -46,7 +47,7 @@ func newServer(tb testing.TB) *core.Server {
 	return srv
 }
 
-func bind(tb testing.TB, srv *core.Server, bare, resource string, out core.Sender) *core.Session {
+func bind(tb testing.TB, srv *core.Server, bare, resource string, out core.Link) *core.Session {
 	h := srv.Host("localhost")
 	s := srv.NewSession(h, jid.MustParse(bare), out)
 	if _, err := h.Bind(s, resource, core.ConflictKickOld); err != nil {
@@ -120,7 +121,7 @@ func TestRouteErrors(t *testing.T) {
 	from := bind(t, srv, "juliet@localhost", "balcony", &a)
 	var got []byte
 	cap := &capture{&got}
-	from.Out = cap
+	from.Attach(cap)
 	for _, c := range []struct{ raw, want string }{
 		{"<iq type='get' id='1' to='localhost'><query xmlns='urn:unknown'/></iq>", "<service-unavailable"},
 		{"<iq type='get' id='2' to='nobody@localhost/x'><query xmlns='urn:unknown'/></iq>", "<service-unavailable"},
@@ -147,4 +148,5 @@ type capture struct{ b *[]byte }
 
 func (c *capture) Queue(p []byte) error { *c.b = append(*c.b, p...); return nil }
 func (c *capture) Flush()               {}
+func (c *capture) Info() core.LinkInfo  { return core.LinkInfo{} }
 func (c *capture) Close(string, string) {}

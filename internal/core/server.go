@@ -86,8 +86,10 @@ func (srv *Server) Hosts() []*Host { return srv.hostList }
 
 // NewSession makes a session for an authenticated account of h; it becomes
 // routable once bound.
-func (srv *Server) NewSession(h *Host, bare jid.JID, out Sender) *Session {
-	return &Session{ID: srv.nextSession.Add(1), Host: h, JID: bare, Out: out}
+func (srv *Server) NewSession(h *Host, bare jid.JID, l Link) *Session {
+	s := &Session{ID: srv.nextSession.Add(1), Host: h, JID: bare}
+	s.Attach(l)
+	return s
 }
 
 // Start loads the modules: global ones first, then each host's. A failure
@@ -120,7 +122,7 @@ func (srv *Server) Start() error {
 			h.modules = append(h.modules, api)
 		}
 	}
-	srv.Events.Fire("server-started", &Event{})
+	srv.Events.Fire(EventServerStarted, &Event{})
 	return nil
 }
 
@@ -198,7 +200,7 @@ func (srv *Server) load(m ModuleInfo, h *Host, opts *config.Reader) (*API, error
 // Stop fires "server-stopping" (listeners close their streams), unloads the
 // modules in reverse order and closes the store.
 func (srv *Server) Stop() {
-	srv.Events.Fire("server-stopping", &Event{})
+	srv.Events.Fire(EventServerStopping, &Event{})
 	for _, h := range slices.Backward(srv.hostList) {
 		for _, api := range slices.Backward(h.modules) {
 			api.unload()

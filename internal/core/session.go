@@ -7,26 +7,42 @@ import (
 	"xmppd/internal/jid"
 )
 
-// Sender is how the core reaches a session's peer. The c2s module
-// implements it over a stream; the core never sees a socket.
-type Sender interface {
-	// Queue adds a serialized stanza to the peer's output.
+// Link is the transport a session's output goes through: a TCP stream,
+// a WebSocket, BOSH. A session is attached to one link at a time, and may
+// outlive it (stream management keeps it for resumption). The core never
+// sees a socket.
+type Link interface {
+	// Queue adds one top-level element, serialized as on an XML stream,
+	// to the peer's output; the link frames it its own way.
 	Queue(p []byte) error
 	// Flush writes what was queued.
 	Flush()
 	// Close ends the stream, with a stream error condition unless it is "".
 	Close(condition, text string)
+	// Info describes the link.
+	Info() LinkInfo
 }
 
+// LinkInfo describes a link, for logs, policies and the admin UI.
+type LinkInfo struct {
+	Transport string // "c2s", "websocket", "bosh", ...
+	Remote    string // the peer's IP address
+	Secure    bool   // encrypted (TLS, or a TLS-terminating proxy the operator vouches for)
+}
+
+// linkRef boxes a Link so that it can be swapped atomically.
+type linkRef struct{ Link }
+
 // Session is one client's stream once it has an account: a bound resource
-// after resource binding.
+// after resource binding. Everything it receives goes out through Send or
+// SendFor, which run its filters, count and keep what stream management
+// needs, and hand the bytes to its link.
 type Session struct {
-	ID     uint64
-	Host   *Host
-	JID    jid.JID // full JID once bound, bare before
-	Out    Sender
-	Remote string // peer address, for logs
-	Secure bool   // the stream is encrypted
+	ID   uint64
+	Host *Host
+	JID  jid.JID // full JID once bound, bare before
+
+	link atomic.Pointer[linkRef] // nil while detached
 
 	priority   atomic.Int32
 	available  atomic.Bool
@@ -36,6 +52,11 @@ type Session struct {
 	mu       sync.Mutex
 	presence []byte // the last available presence broadcast, as sent
 	values   []kv
+
+	// The outbound path's counters: what stream management needs.
+	outMu sync.Mutex
+	sent  uint64     // stanzas handed on (XEP-0198 h, as the server counts it)
+	keep  *keptQueue // copies of unacknowledged stanzas, when asked for
 
 	// Scratch used only by the goroutine serving this session's input, lent
 	// from a pool while there is input (see Idle).
@@ -74,6 +95,10 @@ func (s *Session) Idle() {
 		return
 	}
 	s.w = nil
+	putWork(w)
+}
+
+func putWork(w *work) {
 	w.ev = Event{}
 	if cap(w.scratch) > maxKeptScratch {
 		w.scratch = nil
@@ -155,25 +180,105 @@ func (s *Session) Presence() []byte {
 	return s.presence
 }
 
-// Send queues p for the session's peer and flushes it, for stanzas the
-// server makes outside any client's input (timers, admin commands).
-func (s *Session) Send(p []byte) {
-	if s.Out.Queue(p) == nil {
-		s.Out.Flush()
+// Link returns the link the session is attached to, or nil while it is
+// detached.
+func (s *Session) Link() Link {
+	if r := s.link.Load(); r != nil {
+		return r.Link
 	}
+	return nil
 }
 
-// send queues p for s on behalf of origin: within a read batch the flush
-// waits until the batch ends (FlushTouched), so one writev carries them all.
-func (s *Session) send(origin *Session, p []byte) {
-	if origin == nil {
-		s.Send(p)
+// Info describes the session's link; the zero LinkInfo while detached.
+func (s *Session) Info() LinkInfo {
+	if l := s.Link(); l != nil {
+		return l.Info()
+	}
+	return LinkInfo{}
+}
+
+// Attach makes l the session's link: at creation, and when a detached
+// session is resumed on a new stream.
+func (s *Session) Attach(l Link) { s.link.Store(&linkRef{l}) }
+
+// Close ends the session's stream, with a stream error condition unless
+// condition is ""; a detached session is unbound instead.
+func (s *Session) Close(condition, text string) {
+	if l := s.Link(); l != nil {
+		l.Close(condition, text)
 		return
 	}
-	if s.Out.Queue(p) != nil {
+	s.Host.Unbind(s)
+}
+
+// Send passes p, one serialized top-level element, down the session's
+// outbound path and writes it out at once: for stanzas the server makes
+// outside any client's input (timers, admin commands, module goroutines).
+// It is safe for concurrent use.
+func (s *Session) Send(p []byte) { s.out(nil, p, true) }
+
+// SendFor is Send on behalf of origin, the session whose input or event is
+// being handled. To origin itself, p is only queued: its transport flushes
+// after the read that is being processed. To any other session it is
+// written at once. Handlers of any event may use it.
+func (s *Session) SendFor(origin *Session, p []byte) {
+	s.out(nil, p, s != origin)
+}
+
+// sendBatched queues p for s on behalf of origin while the router works
+// through origin's input: the flush waits until the batch ends
+// (FlushTouched), so one writev carries everything the batch produced for
+// s. Only the goroutine serving origin's input may call it.
+func (s *Session) sendBatched(origin *Session, p []byte) { s.out(origin, p, false) }
+
+// out runs the outgoing filters, then emits p. batch is the session whose
+// batch the flush joins; flush without a batch writes at once.
+func (s *Session) out(batch *Session, p []byte, flush bool) {
+	if f := s.Host.filters.Load(); f != nil {
+		o := Outgoing{Raw: p}
+		for _, e := range *f {
+			if e.fn(s, &o) {
+				return
+			}
+		}
+	}
+	s.emit(batch, p, flush)
+}
+
+// SendUnfiltered writes p after the filters: for a filter that held
+// stanzas back (client state indication) and releases them. Counting,
+// keeping and the link still see it.
+func (s *Session) SendUnfiltered(p []byte) { s.emit(nil, p, true) }
+
+// emit counts and keeps p as stream management needs, then queues it on
+// the link, flushing at once, at the end of batch's read, or (neither)
+// when the session's own transport flushes after its read.
+func (s *Session) emit(batch *Session, p []byte, flush bool) {
+	if isStanza(p) {
+		s.outMu.Lock()
+		s.sent++
+		over := s.keep != nil && !s.keep.push(p)
+		s.outMu.Unlock()
+		if over {
+			// The peer acknowledges too little of what it gets: rather
+			// than grow without bound or lose stanzas silently, end the
+			// stream; the session can still be resumed and resent.
+			s.Close("resource-constraint", "too many unacknowledged stanzas")
+			return
+		}
+	}
+	l := s.Link()
+	if l == nil || l.Queue(p) != nil {
 		return
 	}
-	w := origin.work()
+	if flush {
+		l.Flush()
+		return
+	}
+	if batch == nil || batch == s {
+		return
+	}
+	w := batch.work()
 	for _, t := range w.touched {
 		if t == s {
 			return
@@ -182,15 +287,34 @@ func (s *Session) send(origin *Session, p []byte) {
 	w.touched = append(w.touched, s)
 }
 
+// isStanza reports whether p is a message, presence or iq: stream-level
+// elements (stream management's own <r/> and <a/>) are not counted.
+func isStanza(p []byte) bool {
+	if len(p) < 3 || p[0] != '<' {
+		return false
+	}
+	switch p[1] {
+	case 'm':
+		return len(p) > 8 && string(p[1:8]) == "message"
+	case 'p':
+		return len(p) > 9 && string(p[1:9]) == "presence"
+	case 'i':
+		return p[2] == 'q'
+	}
+	return false
+}
+
 // FlushTouched flushes every session that received stanzas while this
-// session's input was being processed; the c2s module calls it once per read.
+// session's input was being processed; the transport calls it once per read.
 func (s *Session) FlushTouched() {
 	w := s.w
 	if w == nil {
 		return
 	}
 	for i, t := range w.touched {
-		t.Out.Flush()
+		if l := t.Link(); l != nil {
+			l.Flush()
+		}
 		w.touched[i] = nil
 	}
 	w.touched = w.touched[:0]

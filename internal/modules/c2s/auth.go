@@ -193,7 +193,6 @@ func (c *conn) authenticated(final []byte, attempt sasl.Attempt) bool {
 	c.auth = nil
 	c.authed = true
 	c.sess = c.m.srv.NewSession(c.host, bare, c)
-	c.sess.Remote, c.sess.Secure = c.ip, c.secure
 	c.write(saslElement(c.buf[:0], "success", final))
 	c.state = stateHeader
 	return true

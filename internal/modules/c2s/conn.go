@@ -27,25 +27,25 @@ const (
 // conn is one client stream. Data runs on one goroutine at a time; Close and
 // the Sender methods may be called from any.
 type conn struct {
-	m      *Module
-	ncp    atomic.Pointer[netio.Conn]
-	ip     string
-	key    string // the address group admit counted it in; "" if refused
+	m   *Module
+	ncp atomic.Pointer[netio.Conn]
+	ip  string
+	key string // the address group admit counted it in; "" if refused
 	// inHandshake: it holds one of its address's handshake slots (guarded
 	// by m.mu; see authDone).
 	inHandshake bool
 	reader      *stanza.Reader // nil while parked
-	parked []byte         // the reader's state while the session is idle
-	state  int
-	authed bool // SASL succeeded: after the restart, bind comes next
-	secure bool
-	host   *core.Host
-	id     string
-	mechs  []string
-	cb     sasl.ChannelBinding
-	auth   *sasl.Server
-	sess   *core.Session
-	rate   *stream.RateLimiter
+	parked      []byte         // the reader's state while the session is idle
+	state       int
+	authed      bool // SASL succeeded: after the restart, bind comes next
+	secure      bool
+	host        *core.Host
+	id          string
+	mechs       []string
+	cb          sasl.ChannelBinding
+	auth        *sasl.Server
+	sess        *core.Session
+	rate        *stream.RateLimiter
 
 	pending int // bytes of the window left over from the last Data call
 	buf     []byte
@@ -211,8 +211,8 @@ func (c *conn) Closed(_ *netio.Conn, err error) {
 	if t := c.ka.Load(); t != nil {
 		t.Stop()
 	}
-	if c.sess != nil && c.sess.Bound() {
-		c.sess.Host.Unbind(c.sess)
+	if c.sess != nil {
+		c.sess.Host.LinkLost(c.sess, c)
 	}
 	c.m.release(c)
 	if err != nil && !errors.Is(err, netio.ErrClosed) {
@@ -228,7 +228,12 @@ func (c *conn) stopTimer() {
 	}
 }
 
-// Queue implements core.Sender.
+// Info implements core.Link.
+func (c *conn) Info() core.LinkInfo {
+	return core.LinkInfo{Transport: "c2s", Remote: c.ip, Secure: c.secure}
+}
+
+// Queue implements core.Link.
 func (c *conn) Queue(p []byte) error {
 	if c.closing.Load() || c.nc() == nil {
 		return netio.ErrClosed
@@ -236,14 +241,14 @@ func (c *conn) Queue(p []byte) error {
 	return c.nc().Queue(p)
 }
 
-// Flush implements core.Sender.
+// Flush implements core.Link.
 func (c *conn) Flush() {
 	if c.nc() != nil {
 		c.nc().Flush()
 	}
 }
 
-// Close implements core.Sender: it ends the stream with a stream error, or
+// Close implements core.Link: it ends the stream with a stream error, or
 // cleanly when condition is "".
 func (c *conn) Close(condition, text string) {
 	if condition == "" {
@@ -500,5 +505,5 @@ func (c *conn) errorIQ(st *stanza.Stanza, typ, cond, text string) {
 
 var (
 	_ netio.Handler = (*conn)(nil)
-	_ core.Sender   = (*conn)(nil)
+	_ core.Link     = (*conn)(nil)
 )

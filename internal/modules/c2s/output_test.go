@@ -149,7 +149,7 @@ func TestSlowReaderStreamError(t *testing.T) {
 			}()
 			// An empty Queue reports whether the session still takes output.
 			deadline := time.Now().Add(20 * time.Second)
-			for sess.Out.Queue(nil) == nil {
+			for l := sess.Link(); l != nil && l.Queue(nil) == nil; {
 				if time.Now().After(deadline) {
 					close(stop)
 					t.Fatal("slow reader never cut off")

@@ -204,11 +204,11 @@ func result(ev *core.Event) *stanza.Builder {
 	return b
 }
 
-// reply queues out for the session the stanza came from; the c2s module
-// flushes it after the read that brought the query.
+// reply sends out to the session the stanza came from, through its
+// outbound path.
 func reply(ev *core.Event, out []byte) {
 	if ev.Origin != nil {
-		ev.Origin.Out.Queue(out)
+		ev.Origin.SendFor(ev.Origin, out)
 	}
 }
 

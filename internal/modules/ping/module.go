@@ -92,15 +92,9 @@ func (m *Module) pong(ev *core.Event) bool {
 	if string(ev.Stanza.Type()) != "get" || ev.Origin == nil {
 		return false
 	}
-	var b stanza.Builder
-	b.Reset(nil).Start("iq").Attr("type", "result")
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
 	// From the address the client wrote: the domain, or its own bare JID
 	// on whose behalf the server answers (RFC 6120 §8.1.2.1).
-	b.Attr("from", ev.To.String()).Attr("to", ev.From.String())
-	ev.Origin.Out.Queue(b.Bytes())
+	core.Result(ev, nil)
 	return true
 }
 
@@ -142,7 +136,7 @@ func (m *Module) round() {
 		if st.pending.Load() != 0 {
 			st.closed.Store(true)
 			m.timeouts.Inc()
-			s.Out.Close(stream.ConnectionTimeout, "no answer to a ping within "+m.interval.String())
+			s.Close(stream.ConnectionTimeout, "no answer to a ping within "+m.interval.String())
 			continue
 		}
 		n := m.seq.Add(1)

@@ -176,7 +176,7 @@ func (m *Module) offline(origin, s *core.Session, mk func(to string) []byte) {
 			// presence gets it too, as it got its initial presence
 			// (§4.2.2), so that a client sees the status it left with. A
 			// session that ends (origin nil) is past hearing it.
-			send(origin, s, mk(s.JID.Bare().String()))
+			s.SendFor(origin, mk(s.JID.Bare().String()))
 		}
 		return
 	}
@@ -205,7 +205,7 @@ func (m *Module) broadcast(origin, s *core.Session, mk func(to string) []byte, d
 		}
 	}
 	for _, x := range sessions(s.Host, s.JID.Local(), true) {
-		send(origin, x, mk(user))
+		x.SendFor(origin, mk(user))
 	}
 	for _, d := range directed {
 		if j, err := jid.Parse(d); err == nil && !covered[j.Bare().String()] {
@@ -252,7 +252,7 @@ func (m *Module) probe(s *core.Session) {
 	for _, x := range sessions(s.Host, s.JID.Local(), true) {
 		if x != s {
 			if p := lastOf(x, s.JID.String()); p != nil {
-				send(s, s, p)
+				s.SendFor(s, p)
 			}
 		}
 	}
@@ -271,7 +271,7 @@ func (m *Module) pending(s *core.Session) {
 	}
 	for i := range items {
 		if items[i].PendingIn && len(items[i].Request) > 0 {
-			send(s, s, items[i].Request)
+			s.SendFor(s, items[i].Request)
 		}
 	}
 }
@@ -375,7 +375,7 @@ func (m *Module) remember(s *core.Session, j string, avail bool) {
 func (m *Module) sendPresences(origin *core.Session, h *core.Host, local string, t *core.Session) {
 	for _, x := range sessions(h, local, true) {
 		if p := lastOf(x, t.JID.String()); p != nil {
-			send(origin, t, p)
+			t.SendFor(origin, p)
 		}
 	}
 }
@@ -409,7 +409,7 @@ func (m *Module) toAvailable(origin *core.Session, bare string, p []byte) {
 		return // remote: no federation yet
 	}
 	for _, x := range sessions(h, j.Local(), true) {
-		send(origin, x, p)
+		x.SendFor(origin, p)
 	}
 }
 
@@ -426,7 +426,7 @@ func (m *Module) toJID(origin *core.Session, to string, p []byte) {
 	}
 	if h := m.srv.Host(j.Domain()); h != nil {
 		if x := h.Session(j); x != nil {
-			send(origin, x, p)
+			x.SendFor(origin, p)
 		}
 	}
 }
@@ -470,13 +470,3 @@ func build(typ, from, to string) []byte {
 	return b.Bytes()
 }
 
-// send queues p for t. The session whose input is being processed is
-// flushed once its read is done; any other is flushed now, as the core
-// offers no way to join origin's batch from outside.
-func send(origin, t *core.Session, p []byte) {
-	if t == origin {
-		t.Out.Queue(p)
-		return
-	}
-	t.Send(p)
-}

@@ -438,9 +438,10 @@ func TestDirectedPresence(t *testing.T) {
 // nowhere is a session's output that goes nowhere.
 type nowhere struct{}
 
-func (nowhere) Queue([]byte) error { return nil }
-func (nowhere) Flush()             {}
-func (nowhere) Close(_, _ string)  {}
+func (nowhere) Queue([]byte) error  { return nil }
+func (nowhere) Flush()              {}
+func (nowhere) Close(_, _ string)   {}
+func (nowhere) Info() core.LinkInfo { return core.LinkInfo{} }
 
 func TestReplacedResource(t *testing.T) {
 	s := xmpptest.Start(t, "")
@@ -682,8 +683,9 @@ func (r recorder) Queue(p []byte) error {
 	*r.log = append(*r.log, r.name+": "+strings.ReplaceAll(string(p), `"`, "'"))
 	return nil
 }
-func (recorder) Flush()            {}
-func (recorder) Close(_, _ string) {}
+func (recorder) Flush()              {}
+func (recorder) Close(_, _ string)   {}
+func (recorder) Info() core.LinkInfo { return core.LinkInfo{} }
 
 // RFC 6121 §3.2.2, §3.3.2: removing a contact routes 'unsubscribe' and
 // 'unsubscribed' to it, then pushes the removal to the user's interested

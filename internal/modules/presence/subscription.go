@@ -135,7 +135,7 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 		raw = build(typ, from.String(), to)
 	}
 	for _, x := range sessions(h, local, true) {
-		send(origin, x, raw)
+		x.SendFor(origin, raw)
 	}
 	if typ == roster.Unsubscribe && hadFrom {
 		// RFC 6121 §3.3.3: the former subscriber sees the contact go.

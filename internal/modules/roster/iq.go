@@ -63,14 +63,9 @@ func (m *Module) get(ev *core.Event) {
 		m.storeError(ev, err)
 		return
 	}
-	var b stanza.Builder
-	b.Reset(nil).Start("iq").Attr("type", "result")
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Attr("to", s.JID.String())
 	if hasVer && ver == cur {
-		s.Out.Queue(b.Bytes())
+		// RFC 6121 §2.6.3: the client's copy is current; no items.
+		core.Result(ev, nil)
 		return
 	}
 	items, err := m.roster.Items(user)
@@ -78,7 +73,8 @@ func (m *Module) get(ev *core.Event) {
 		m.storeError(ev, err)
 		return
 	}
-	b.Start("query").Attr("xmlns", NS)
+	var b stanza.Builder
+	b.Reset(nil).Start("query").Attr("xmlns", NS)
 	if hasVer {
 		b.Attr("ver", cur)
 	}
@@ -87,7 +83,7 @@ func (m *Module) get(ev *core.Event) {
 			appendItem(&b, &items[i], false)
 		}
 	}
-	s.Out.Queue(b.Bytes())
+	core.Result(ev, b.Bytes())
 }
 
 // set adds, changes or removes one item (RFC 6121 §2.3–§2.5).
@@ -178,7 +174,7 @@ func (m *Module) set(ev *core.Event) {
 		m.storeError(ev, err)
 	default:
 		m.sets.Inc()
-		m.result(s, ev.Stanza)
+		core.Result(ev, nil)
 	}
 }
 
@@ -203,17 +199,7 @@ func (m *Module) removeItem(ev *core.Event, user, contact string) {
 	to, _ := jid.Parse(contact)
 	s.Host.Events.Fire(EventRemoved, &core.Event{Host: s.Host, Origin: s, From: s.JID.Bare(), To: to, Data: rm})
 	rm.Push()
-	m.result(s, ev.Stanza)
-}
-
-func (m *Module) result(s *core.Session, st *stanza.Stanza) {
-	var b stanza.Builder
-	b.Reset(nil).Start("iq").Attr("type", "result")
-	if id := st.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Attr("to", s.JID.String())
-	s.Out.Queue(b.Bytes())
+	core.Result(ev, nil)
 }
 
 func (m *Module) storeError(ev *core.Event, err error) {

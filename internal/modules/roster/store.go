@@ -299,7 +299,7 @@ func (r *Roster) push(origin *core.Session, user string, it *Item, remove bool, 
 			b.Attr("ver", ver)
 		}
 		appendItem(&b, it, remove)
-		send(origin, s, b.Bytes())
+		s.SendFor(origin, b.Bytes())
 	})
 }
 
@@ -323,13 +323,3 @@ func appendItem(b *stanza.Builder, it *Item, remove bool) {
 	b.End()
 }
 
-// send queues p for t. The session whose input is being processed is
-// flushed once its read is done; any other is flushed now, as the core
-// offers no way to join origin's batch from outside.
-func send(origin, t *core.Session, p []byte) {
-	if t == origin {
-		t.Out.Queue(p)
-		return
-	}
-	t.Send(p)
-}

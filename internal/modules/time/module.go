@@ -42,13 +42,9 @@ func (m *Module) answer(ev *core.Event) bool {
 		return false
 	}
 	var b stanza.Builder
-	b.Reset(make([]byte, 0, 256)).Start("iq").Attr("type", "result")
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Attr("from", ev.To.String()).Attr("to", ev.From.String())
+	b.Reset(make([]byte, 0, 128))
 	appendTime(&b, time.Now())
-	ev.Origin.Out.Queue(b.Bytes())
+	core.Result(ev, b.Bytes())
 	return true
 }
 

@@ -60,15 +60,11 @@ func (m *Module) query(ev *core.Event) bool {
 	}
 	m.queries.Inc()
 	var b stanza.Builder
-	b.Reset(nil).Start("iq").Attr("type", "result").Attr("from", ev.Host.Name).Attr("to", ev.From.String())
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Start("query").Attr("xmlns", NS).Attr("seconds", strconv.Itoa(int(m.uptime().Seconds())))
+	b.Reset(nil).Start("query").Attr("xmlns", NS).Attr("seconds", strconv.Itoa(int(m.uptime().Seconds())))
 	if m.status != "" {
 		b.Text(m.status)
 	}
-	ev.Origin.Out.Queue(b.Bytes())
+	core.Result(ev, b.Bytes())
 	return true
 }
 

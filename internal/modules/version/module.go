@@ -73,13 +73,7 @@ func (m *Module) answer(ev *core.Event) bool {
 	if string(ev.Stanza.Type()) != "get" || ev.Origin == nil {
 		return false
 	}
-	var b stanza.Builder
-	b.Reset(make([]byte, 0, 128+len(m.payload))).Start("iq").Attr("type", "result")
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Attr("from", ev.To.String()).Attr("to", ev.From.String()).Raw(m.payload)
-	ev.Origin.Out.Queue(b.Bytes())
+	core.Result(ev, m.payload)
 	return true
 }
 
