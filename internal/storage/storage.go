@@ -168,7 +168,15 @@ func Open(o Options) (*DB, error) {
 		Lock:               lock,
 		FormatMajorVersion: formatVersion,
 		Merger:             counterMerger,
+		// Without the disk health checks pebble wraps around the default
+		// file system: they run a ticker every 2 s for the directory and one
+		// for every open file, to report operations that take over 5 s to
+		// an event listener xmppd does not set.
+		FS: vfs.Default,
 	}
+	// Pebble's default scheduler also polls every 100 ms; this one acts only
+	// when a flush or compaction gives it something to do.
+	po.Experimental.CompactionScheduler = newCompactionScheduler()
 	pdb, err := pebble.Open(o.Dir, po)
 	if err != nil {
 		_ = lock.Close()
