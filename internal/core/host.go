@@ -37,9 +37,25 @@ type BindLimits struct {
 // Identity is a disco#info identity (XEP-0030 §3.1).
 type Identity struct{ Category, Type, Name string }
 
+// HostKind says what a host's domain is for.
+type HostKind uint8
+
+// The kinds of host.
+const (
+	// HostUser is a domain with accounts (`config host`): clients log in
+	// to it.
+	HostUser HostKind = iota
+	// HostComponent is a sub-domain served by a module (pubsub.<host>,
+	// conference.<host>, upload.<host>): stanzas to it and to its JIDs go
+	// to that module's hooks, and nobody logs in to it.
+	HostComponent
+)
+
 // Host is a virtual host: a domain with its own events, sessions and modules.
 type Host struct {
 	Name   string
+	Kind   HostKind
+	Parent *Host // the user host a component belongs to; nil for user hosts
 	Server *Server
 	Events *Events
 	Log    *slog.Logger

@@ -1,31 +1,24 @@
 package c2s
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"time"
 
+	"xmppd/internal/clientstream"
 	"xmppd/internal/core"
-	"xmppd/internal/jid"
 	"xmppd/internal/netio"
-	"xmppd/internal/sasl"
 	"xmppd/internal/stanza"
 	"xmppd/internal/stream"
 	"xmppd/internal/xml"
 )
 
-// Negotiation states of a client stream (RFC 6120 §4–§7).
-const (
-	stateHeader = iota // waiting for a stream header
-	stateAuth          // features sent: STARTTLS and SASL
-	stateBind          // authenticated: waiting for resource binding
-	stateOpen          // bound: stanzas are routed
-)
-
-// conn is one client stream. Data runs on one goroutine at a time; Close and
-// the Sender methods may be called from any.
+// conn is one client connection: the XML stream framing over TCP (RFC 6120
+// §4) around the shared stream machine, which does the negotiation. Data
+// runs on one goroutine at a time; the core.Link methods may be called
+// from any.
 type conn struct {
 	m   *Module
 	ncp atomic.Pointer[netio.Conn]
@@ -34,22 +27,12 @@ type conn struct {
 	// inHandshake: it holds one of its address's handshake slots (guarded
 	// by m.mu; see authDone).
 	inHandshake bool
+	st          *clientstream.Stream
 	reader      *stanza.Reader // nil while parked
 	parked      []byte         // the reader's state while the session is idle
-	state       int
-	authed      bool // SASL succeeded: after the restart, bind comes next
-	secure      bool
-	host        *core.Host
-	id          string
-	mechs       []string
-	cb          sasl.ChannelBinding
-	auth        *sasl.Server
-	sess        *core.Session
 	rate        *stream.RateLimiter
 
-	pending int // bytes of the window left over from the last Data call
-	buf     []byte
-	timer   atomic.Pointer[time.Timer] // open and auth timeouts; nil once bound
+	pending int                        // bytes of the window left over from the last Data call
 	ka      atomic.Pointer[time.Timer] // whitespace keepalive, once bound
 	closing atomic.Bool
 	opened  atomic.Bool // our stream header went out
@@ -58,12 +41,13 @@ type conn struct {
 // open starts serving a connection that admit let in, or, with a refusal,
 // one that it refused: that one gets the refusal as a stream error.
 func (m *Module) open(nc *net.TCPConn, ip string, direct bool, refusal string) {
-	c := &conn{m: m, ip: ip, secure: direct,
+	c := &conn{m: m, ip: ip,
 		reader: m.readers.Get().(*stanza.Reader),
 		rate:   stream.NewRateLimiter(m.conf().RateBytes, m.conf().RateBurst)}
 	if refusal == "" {
-		c.key, c.inHandshake = addrKey(ip), true
+		c.key, c.inHandshake = clientstream.AddrKey(ip), true
 	}
+	c.st = m.streams.NewStream(c, clientstream.Options{IP: ip, Secure: direct, OnBound: c.bound})
 	m.mu.Lock()
 	m.conns[c] = struct{}{}
 	m.mu.Unlock()
@@ -71,31 +55,22 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool, refusal string) {
 	if !direct {
 		tlsCfg = nil
 	}
-	c.timer.Store(time.AfterFunc(m.conf().OpenTimeout, func() {
-		// The same timer runs first for the header, then for authentication.
-		if c.opened.Load() {
-			c.Close(stream.ConnectionTimeout, "not authenticated in time")
-			return
-		}
-		c.Close(stream.ConnectionTimeout, "no stream header in time")
-	}))
 	// The open timeout covers the TLS handshake too: on a direct TLS
-	// connection it comes before the stream header, where the timer above
-	// cannot reach the connection yet.
+	// connection it comes before the stream header.
 	ncfg := netio.Config{MaxWindow: m.limit + netio.ReadSize, MaxQueue: int(m.conf().QueueBytes),
 		HandshakeTimeout: m.conf().OpenTimeout}
 	// Attach serves the connection from now on; on failure (a TLS handshake
 	// that did not complete) nothing else holds it.
 	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
 	if err != nil {
-		c.stopTimer()
+		c.st.Closed()
 		m.release(c)
 		m.api.Log().Debug("connection failed", "ip", ip, "err", err)
 		return
 	}
 	c.setConn(x)
 	if refusal != "" {
-		c.fail(&stream.Error{Condition: stream.PolicyViolation, Text: refusal})
+		c.st.Fail(stream.PolicyViolation, refusal)
 	}
 }
 
@@ -128,36 +103,34 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 			break
 		}
 		if err != nil {
-			c.fail(stream.FromSyntax(err))
+			e := stream.FromSyntax(err)
+			c.st.Fail(e.Condition, e.Text)
 			break
 		}
-		next := actNone
+		next := clientstream.Continue
 		switch ev {
 		case stanza.EventHeader:
-			c.onHeader(c.reader.Header())
+			c.st.Header(stream.ParseHeader(c.reader.Header(), stanza.NSClient))
 		case stanza.EventStanza:
-			next = c.onStanza(c.reader.Stanza())
+			next = c.st.Element(c.reader.Stanza())
 		case stanza.EventEnd:
-			c.write(stream.AppendClose(c.buf[:0]))
-			c.closing.Store(true)
-			c.nc().CloseAfterFlush()
+			c.st.End()
 		}
-		if next == actRestart {
+		switch next {
+		case clientstream.Restart:
 			// RFC 6120 §6.4.6: after SASL success a new stream starts right
 			// after the element that ended the old one.
 			consumed += c.reader.Retain()
 			c.reader.Reset()
-		}
-		if next == actTLS {
+		case clientstream.StartTLS:
 			// Nothing may follow <starttls/> in the clear (RFC 6120
 			// §5.4.3.3); netio drops the window and runs the handshake.
 			c.reader.Reset()
-			c.state = stateHeader
 			return len(window), nil
 		}
 	}
-	if c.sess != nil {
-		c.sess.FlushTouched()
+	if s := c.st.Session(); s != nil {
+		s.FlushTouched()
 	}
 	if c.closing.Load() {
 		return len(window), nil
@@ -167,7 +140,7 @@ func (c *conn) Data(nc *netio.Conn, window []byte) (int, error) {
 	c.reader.Shift(n)
 	consumed += n
 	c.pending = len(window) - consumed
-	if c.pending == 0 && c.state == stateOpen {
+	if c.pending == 0 && c.st.Bound() {
 		c.park()
 	}
 	return consumed, nil
@@ -186,8 +159,8 @@ func (c *conn) park() {
 	c.reader.Reset()
 	c.m.readers.Put(c.reader)
 	c.reader = nil
-	if c.sess != nil {
-		c.sess.Idle()
+	if s := c.st.Session(); s != nil {
+		s.Idle()
 	}
 }
 
@@ -197,40 +170,38 @@ func (c *conn) unpark() bool {
 	if err := c.reader.Unpark(c.parked); err != nil {
 		// Park made these bytes, so this is a bug, not bad input: end the
 		// one stream rather than the daemon.
-		c.fail(&stream.Error{Condition: stream.InternalServerError})
+		c.st.Fail(stream.InternalServerError, "")
 		c.m.api.Log().Error("cannot restore the stream reader", "ip", c.ip, "err", err)
 		return false
 	}
 	return true
 }
 
+// bound is the machine's word that the session is bound: the address's
+// handshake slot is free, and the keepalive starts.
+func (c *conn) bound() {
+	c.m.authDone(c)
+	if c.m.conf().Keepalive > 0 {
+		c.keepalive()
+	}
+}
+
 // Closed is netio's callback when the connection is gone.
 func (c *conn) Closed(_ *netio.Conn, err error) {
 	c.closing.Store(true)
-	c.stopTimer()
 	if t := c.ka.Load(); t != nil {
 		t.Stop()
 	}
-	if c.sess != nil {
-		c.sess.Host.LinkLost(c.sess, c)
-	}
+	c.st.Closed()
 	c.m.release(c)
 	if err != nil && !errors.Is(err, netio.ErrClosed) {
 		c.m.api.Log().Debug("connection closed", "ip", c.ip, "err", err)
 	}
 }
 
-// stopTimer ends the negotiation timeouts for good, dropping the timer so
-// that a bound session does not keep it.
-func (c *conn) stopTimer() {
-	if t := c.timer.Swap(nil); t != nil {
-		t.Stop()
-	}
-}
-
 // Info implements core.Link.
 func (c *conn) Info() core.LinkInfo {
-	return core.LinkInfo{Transport: "c2s", Remote: c.ip, Secure: c.secure}
+	return core.LinkInfo{Transport: "c2s", Remote: c.ip, Secure: c.st.Secure()}
 }
 
 // Queue implements core.Link.
@@ -258,12 +229,7 @@ func (c *conn) Close(condition, text string) {
 		}
 		return
 	}
-	c.fail(&stream.Error{Condition: condition, Text: text})
-}
-
-// fail sends a stream error and closes (RFC 6120 §4.9.1.1: a header first
-// when none was sent yet).
-func (c *conn) fail(e *stream.Error) {
+	// RFC 6120 §4.9.1.1: a header first when none was sent yet.
 	if !c.closing.CompareAndSwap(false, true) || c.nc() == nil {
 		return
 	}
@@ -271,196 +237,29 @@ func (c *conn) fail(e *stream.Error) {
 	if c.opened.CompareAndSwap(false, true) {
 		out = stream.AppendOpen(out, stream.Header{Space: stanza.NSClient, ID: stream.NewID()})
 	}
-	out = stream.AppendError(out, e)
+	out = stream.AppendError(out, &stream.Error{Condition: condition, Text: text})
 	c.nc().Write(out)
 	c.nc().CloseAfterFlush()
-	c.m.api.Log().Debug("stream error", "ip", c.ip, "condition", e.Condition, "text", e.Text)
 }
 
-func (c *conn) write(p []byte) {
-	c.buf = p[:0]
-	c.nc().Queue(p)
-}
-
-func (c *conn) onHeader(tok *xml.Token) {
-	h, serr := stream.ParseHeader(tok, stanza.NSClient)
-	to, _ := jid.New("", h.To, "")
-	host := c.m.srv.Host(to.Domain())
-	if h.To == "" && serr == nil {
-		host = c.m.srv.Hosts()[0]
-	}
-	if c.host != nil && host != c.host {
-		serr = &stream.Error{Condition: stream.HostUnknown, Text: "the host changed on a stream restart"}
-	}
-	if host == nil && serr == nil {
-		serr = &stream.Error{Condition: stream.HostUnknown, Text: "this server does not serve " + h.To}
-	}
-	resp := stream.Header{Space: stanza.NSClient, ID: stream.NewID(), Lang: "en"}
-	if host != nil {
-		resp.From = host.Name
-	}
+// Open implements clientstream.Transport: the XML stream header.
+func (c *conn) Open(h stream.Header) {
 	c.opened.Store(true)
-	c.write(stream.AppendOpen(c.buf[:0], resp))
-	if serr != nil {
-		c.fail(serr)
-		return
-	}
-	c.host, c.id = host, resp.ID
-	if t := c.timer.Load(); t != nil {
-		t.Reset(c.m.conf().AuthTimeout)
-	}
-	c.write(c.features())
-	if c.authed {
-		c.state = stateBind
-	} else {
-		c.state = stateAuth
-	}
+	c.Queue(stream.AppendOpen(nil, h))
 }
 
-// plainAllowed reports whether SASL may run without TLS on this connection:
-// only on loopback, and only when configured (benchmarks, local daemons).
-func (c *conn) plainAllowed() bool {
-	if !c.m.conf().PlainOnLoopback {
-		return false
-	}
-	ip := net.ParseIP(c.ip)
-	return ip != nil && ip.IsLoopback()
-}
+// CanStartTLS implements clientstream.Transport.
+func (c *conn) CanStartTLS() bool { return c.nc() != nil && c.nc().TLS() == nil }
 
-func (c *conn) features() []byte {
-	var b stanza.Builder
-	b.Reset(c.buf[:0]).Start("stream:features")
-	if c.authed {
-		b.Start("bind").Attr("xmlns", stanza.NSBind).End()
-		b.Start("session").Attr("xmlns", stanza.NSSession).Start("optional").End().End()
-		return b.Bytes()
-	}
-	if !c.secure {
-		b.Start("starttls").Attr("xmlns", stanza.NSTLS)
-		if !c.plainAllowed() {
-			b.Start("required").End()
-		}
-		b.End()
-	}
-	c.appendSASL(&b)
-	return b.Bytes()
-}
+// StartTLS implements clientstream.Transport.
+func (c *conn) StartTLS(done func(error)) { c.nc().StartTLS(c.m.tls, done) }
 
-// What Data does after an element.
-const (
-	actNone    = iota
-	actRestart // SASL succeeded: a new stream follows
-	actTLS     // STARTTLS: the handshake follows
-)
-
-// onStanza handles one top-level element and says what comes after it.
-func (c *conn) onStanza(st *stanza.Stanza) int {
-	switch c.state {
-	case stateOpen:
-		if st.Kind == stanza.Other {
-			c.fail(&stream.Error{Condition: stream.UnsupportedStanzaType, Text: "unknown element " + string(st.Name())})
-			return actNone
-		}
-		if st.Kind == stanza.IQ && string(st.ChildSpace()) == stanza.NSSession && string(st.Type()) == "set" {
-			c.resultIQ(st, nil) // RFC 3921 session: a no-op kept for old clients
-			return actNone
-		}
-		if len(st.Outer()) > 0 {
-			// Prefixes from our peer's stream header mean nothing on the
-			// recipient's stream: declare them before anyone sees the bytes.
-			sc, err := st.SelfContained(stanza.NSClient)
-			if err != nil {
-				c.fail(&stream.Error{Condition: stream.InvalidXML, Text: "cannot declare the stream's prefixes on this stanza"})
-				return actNone
-			}
-			st = sc
-		}
-		c.m.srv.Route(c.sess, st)
-	case stateAuth:
-		return c.negotiate(st)
-	case stateBind:
-		c.bind(st)
+// TLS implements clientstream.Transport.
+func (c *conn) TLS() *tls.ConnectionState {
+	if nc := c.nc(); nc != nil {
+		return nc.TLS()
 	}
-	return actNone
-}
-
-func (c *conn) negotiate(st *stanza.Stanza) int {
-	ns := string(st.Space())
-	switch {
-	case ns == stanza.NSTLS && string(st.Name()) == "starttls":
-		if c.secure {
-			c.fail(&stream.Error{Condition: stream.PolicyViolation, Text: "TLS is already in use"})
-			return actNone
-		}
-		c.nc().Queue([]byte("<proceed xmlns='" + stanza.NSTLS + "'/>"))
-		c.nc().StartTLS(c.m.tls, func(err error) {
-			if err != nil {
-				c.m.api.Log().Debug("TLS handshake failed", "ip", c.ip, "err", err)
-				return
-			}
-			c.secure = true
-		})
-		return actTLS
-	case ns == stanza.NSSASL:
-		if c.saslElement(st) {
-			return actRestart
-		}
-		return actNone
-	}
-	c.fail(&stream.Error{Condition: stream.NotAuthorized, Text: "authenticate first"})
-	return actNone
-}
-
-// bind handles resource binding (RFC 6120 §7).
-func (c *conn) bind(st *stanza.Stanza) {
-	if st.Kind != stanza.IQ || string(st.ChildSpace()) != stanza.NSBind || string(st.Type()) != "set" {
-		if st.Kind == stanza.IQ {
-			c.errorIQ(st, core.ErrAuth, "not-authorized", "bind a resource first")
-		}
-		return
-	}
-	tree, err := st.Tree()
-	if err != nil {
-		c.errorIQ(st, core.ErrModify, "bad-request", "")
-		return
-	}
-	var resource string
-	if r := tree.Child(stanza.NSBind, "bind").Child(stanza.NSBind, "resource"); r != nil {
-		resource = r.Text()
-	}
-	cfg := c.m.conf()
-	full, err := c.sess.Host.BindWithin(c.sess, resource, core.BindLimits{
-		Conflict: cfg.ResourceConflict, MaxResources: cfg.MaxResources, MaxSessions: cfg.MaxSessions})
-	switch {
-	case errors.Is(err, core.ErrConflict):
-		c.errorIQ(st, core.ErrCancel, "conflict", "")
-		return
-	case errors.Is(err, core.ErrResourceLimit):
-		// RFC 6120 §7.6.2.1: the account has reached its limit.
-		c.errorIQ(st, core.ErrWait, "resource-constraint", "this account has "+strconv.Itoa(cfg.MaxResources)+" sessions already; close one first")
-		c.m.warn.Warn(c.m.api.Log(), "max_resources", "session refused: the account has max_resources sessions", "jid", c.sess.JID.String(), "ip", c.ip, "limit", cfg.MaxResources)
-		return
-	case errors.Is(err, core.ErrSessionLimit):
-		c.errorIQ(st, core.ErrWait, "resource-constraint", "the server has as many sessions as it may; try again later")
-		c.m.warn.Warn(c.m.api.Log(), "max_sessions", "session refused: the server has max_sessions sessions", "ip", c.ip, "limit", cfg.MaxSessions)
-		return
-	case err != nil:
-		c.errorIQ(st, core.ErrModify, "bad-request", "invalid resource")
-		return
-	}
-	c.stopTimer()
-	c.m.authDone(c)
-	c.state = stateOpen
-	// Negotiation is over: an idle session keeps none of its buffers.
-	c.mechs, c.cb = nil, sasl.ChannelBinding{}
-	defer func() { c.buf = nil }()
-	if c.m.conf().Keepalive > 0 {
-		c.keepalive()
-	}
-	var b stanza.Builder
-	b.Reset(nil).Start("bind").Attr("xmlns", stanza.NSBind).Start("jid").Text(full.String())
-	c.resultIQ(st, b.Bytes())
-	c.m.api.Log().Debug("session bound", "jid", full.String(), "ip", c.ip, "tls", c.secure)
+	return nil
 }
 
 // keepalive sends a single space every interval (RFC 6120 §4.6.1), which
@@ -478,32 +277,7 @@ func (c *conn) keepalive() {
 	c.ka.Store(t)
 }
 
-func (c *conn) resultIQ(st *stanza.Stanza, payload []byte) {
-	var b stanza.Builder
-	b.Reset(c.buf[:0]).Start("iq").Attr("type", "result")
-	if id := st.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	if c.sess != nil && c.sess.Bound() {
-		b.Attr("to", c.sess.JID.String())
-	}
-	if payload != nil {
-		b.Raw(payload)
-	}
-	c.write(b.Bytes())
-}
-
-func (c *conn) errorIQ(st *stanza.Stanza, typ, cond, text string) {
-	var b stanza.Builder
-	b.Reset(c.buf[:0]).Start("iq").Attr("type", "error")
-	if id := st.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	core.AppendError(&b, typ, cond, text)
-	c.write(b.Bytes())
-}
-
 var (
-	_ netio.Handler = (*conn)(nil)
-	_ core.Link     = (*conn)(nil)
+	_ netio.Handler          = (*conn)(nil)
+	_ clientstream.Transport = (*conn)(nil)
 )

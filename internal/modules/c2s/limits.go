@@ -2,24 +2,10 @@ package c2s
 
 import (
 	"net"
-	"net/netip"
 	"strconv"
-)
 
-// addrKey groups connections by where they come from: the IPv4 address,
-// or the /64 of an IPv6 one, which is what one customer line is given.
-func addrKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
-}
+	"xmppd/internal/clientstream"
+)
 
 // addrState is what one address group has open: every connection counts
 // against c2s_max_per_ip; only unauthenticated ones that are being served
@@ -56,7 +42,7 @@ const (
 // refused one comes with the reason for the stream error and the log.
 func (m *Module) admit(nc *net.TCPConn, ip string, direct bool) (verdict, string) {
 	cfg := m.conf()
-	key := addrKey(ip)
+	key := clientstream.AddrKey(ip)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.addrs[key]

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"xmppd/internal/certs"
+	"xmppd/internal/clientstream"
 	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/netio"
-	"xmppd/internal/sasl"
 	"xmppd/internal/stanza"
 	"xmppd/internal/xml"
 )
@@ -37,8 +37,9 @@ type Module struct {
 	certs  *certs.Manager
 	tls    *tls.Config
 
-	// guard throttles logins per address and per account (sasl.Guard).
-	guard *sasl.Guard
+	// streams is the client stream machine's shared state: the login
+	// throttles and counters every client transport uses.
+	streams *clientstream.Service
 
 	// readers lends stream readers to connections that have input; an idle
 	// bound session keeps only its parked reader state.
@@ -51,7 +52,6 @@ type Module struct {
 	conns     map[*conn]struct{}
 	listeners map[config.Listener]net.Listener // by configuration, Line cleared
 
-	logins, failures *core.Counter
 	// warn keeps refusals under a flood to a line per cause and interval.
 	warn *core.LogLimiter
 }
@@ -66,9 +66,6 @@ func (m *Module) Load(api *core.API) error {
 	m.readers.New = func() any { return stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}) }
 	m.addrs, m.conns, m.listeners = map[string]*addrState{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}
 	m.warn = core.NewLogLimiter(time.Minute)
-	m.guard = sasl.NewGuard(4096)
-	m.logins = api.Counter("logins", "successful SASL authentications")
-	m.failures = api.Counter("auth_failures", "failed SASL authentications")
 
 	var hosts []string
 	files := map[string]certs.Pair{}
@@ -83,6 +80,7 @@ func (m *Module) Load(api *core.API) error {
 		return err
 	}
 	m.tls = m.certs.TLSConfig()
+	m.streams = clientstream.NewService(api, m.certs, &c2sCfg)
 	if m.poller, err = netio.NewPoller(); err != nil {
 		return err
 	}
@@ -191,6 +189,7 @@ func (m *Module) stop(l config.Listener) {
 func (m *Module) Reload(api *core.API, cfg *config.Config) error {
 	c2sCfg := cfg.C2S
 	m.cfg.Store(&c2sCfg)
+	m.streams.SetConf(&c2sCfg)
 	if err := m.certs.Reload(); err != nil {
 		api.Log().Error("certificates not reloaded; the old ones stay in use", "err", err)
 	}

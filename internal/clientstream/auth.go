@@ -1,4 +1,4 @@
-package c2s
+package clientstream
 
 import (
 	"encoding/base64"
@@ -25,22 +25,22 @@ const (
 // appendSASL adds the SASL stream features: <mechanisms/>, and, when the
 // -PLUS mechanisms are offered, the channel binding types they may use
 // (XEP-0440), so a client can tell a type it lacks from a stripped offer.
-func (c *conn) appendSASL(b *stanza.Builder) {
-	if !c.secure && !c.plainAllowed() {
+func (s *Stream) appendSASL(b *stanza.Builder) {
+	if !s.Secure() && !s.plainAllowed() {
 		return
 	}
-	if c.secure && c.cb.Exporter == nil && c.cb.EndPoint == nil && c.cb.Unique == nil {
-		c.bindTLS()
+	if s.Secure() && s.cb.Exporter == nil && s.cb.EndPoint == nil && s.cb.Unique == nil {
+		s.bindTLS()
 	}
-	c.mechs = sasl.Mechanisms(c.secure, c.cb, c.plainAllowed())
+	s.mechs = sasl.Mechanisms(s.Secure(), s.cb, s.plainAllowed())
 	b.Start("mechanisms").Attr("xmlns", stanza.NSSASL)
-	for _, m := range c.mechs {
+	for _, m := range s.mechs {
 		b.Start("mechanism").Text(m).End()
 	}
 	b.End()
-	if c.plusOffered() {
+	if s.plusOffered() {
 		b.Start("sasl-channel-binding").Attr("xmlns", nsSASLCB)
-		for _, t := range c.cb.Types() {
+		for _, t := range s.cb.Types() {
 			b.Start("channel-binding").Attr("type", t).End()
 		}
 		b.End()
@@ -48,95 +48,95 @@ func (c *conn) appendSASL(b *stanza.Builder) {
 }
 
 // plusOffered reports whether the -PLUS mechanisms were offered.
-func (c *conn) plusOffered() bool {
-	return slices.ContainsFunc(c.mechs, func(m string) bool { return strings.HasSuffix(m, "-PLUS") })
+func (s *Stream) plusOffered() bool {
+	return slices.ContainsFunc(s.mechs, func(m string) bool { return strings.HasSuffix(m, "-PLUS") })
 }
 
 // bindTLS computes the channel bindings the SCRAM -PLUS mechanisms need.
-func (c *conn) bindTLS() {
-	cs := c.nc().TLS()
+func (s *Stream) bindTLS() {
+	cs := s.t.TLS()
 	if cs == nil {
 		return
 	}
-	_, leaf := c.m.certs.Certificate(cs.ServerName)
-	c.cb = sasl.ServerBindingFromTLS(cs, leaf)
+	_, leaf := s.svc.certs.Certificate(cs.ServerName)
+	s.cb = sasl.ServerBindingFromTLS(cs, leaf)
 }
 
-func (c *conn) saslElement(st *stanza.Stanza) (restart bool) {
+func (s *Stream) saslElement(st *stanza.Stanza) (restart bool) {
 	tree, err := st.Tree()
 	if err != nil {
-		c.fail(&stream.Error{Condition: stream.BadFormat})
+		s.fail(&stream.Error{Condition: stream.BadFormat})
 		return false
 	}
 	var in []byte
 	switch tree.Local {
 	case "auth":
-		if !c.secure && !c.plainAllowed() {
-			c.saslFailure(sasl.EncryptionRequired, "")
+		if !s.Secure() && !s.plainAllowed() {
+			s.saslFailure(sasl.EncryptionRequired, "")
 			return false
 		}
 		// Before anything is sent: an address that is waiting out its
 		// failures is told so at once.
-		if ok, wait := c.m.guard.Allow(addrKey(c.ip)); !ok {
-			c.saslFailure(sasl.TemporaryAuthFailure, retryText(wait))
+		if ok, wait := s.svc.guard.Allow(AddrKey(s.opt.IP)); !ok {
+			s.saslFailure(sasl.TemporaryAuthFailure, retryText(wait))
 			return false
 		}
 		mech := tree.Attr("mechanism")
-		if !slices.Contains(c.mechs, mech) {
-			c.saslFailure(sasl.InvalidMechanism, "")
+		if !slices.Contains(s.mechs, mech) {
+			s.saslFailure(sasl.InvalidMechanism, "")
 			return false
 		}
-		c.auth, err = sasl.NewServer(mech, c.m.srv.Accounts.Lookup(c.host.Name), c.cb, c.plusOffered())
+		s.auth, err = sasl.NewServer(mech, s.svc.srv.Accounts.Lookup(s.host.Name), s.cb, s.plusOffered())
 		if err != nil {
-			c.saslError(err, sasl.Attempt{})
+			s.saslError(err, sasl.Attempt{})
 			return false
 		}
-		c.auth.AcceptYWithoutUnique = c.m.conf().CBDowngrade != "refuse"
+		s.auth.AcceptYWithoutUnique = s.svc.Conf().CBDowngrade != "refuse"
 	case "response":
-		if c.auth == nil {
-			c.saslFailure(sasl.MalformedRequest, "no authentication in progress")
+		if s.auth == nil {
+			s.saslFailure(sasl.MalformedRequest, "no authentication in progress")
 			return false
 		}
 	case "abort":
-		c.auth = nil
-		c.saslFailure(sasl.Aborted, "")
+		s.auth = nil
+		s.saslFailure(sasl.Aborted, "")
 		return false
 	default:
-		c.fail(&stream.Error{Condition: stream.UnsupportedStanzaType})
+		s.fail(&stream.Error{Condition: stream.UnsupportedStanzaType})
 		return false
 	}
 	text := tree.Text()
 	if text != "=" && text != "" {
 		if in, err = base64.StdEncoding.DecodeString(text); err != nil {
-			c.auth = nil
-			c.saslFailure(sasl.IncorrectEncoding, "")
+			s.auth = nil
+			s.saslFailure(sasl.IncorrectEncoding, "")
 			return false
 		}
 	}
 	// The attempt is reserved inside Step, once the message to check has
 	// come and before it is checked, and ended here by the outcome.
 	var attempt sasl.Attempt
-	c.auth.Gate = func(username string) *sasl.Failure {
-		a, wait, ok := c.m.guard.Begin(accountKey(username, c.host.Name), addrKey(c.ip))
+	s.auth.Gate = func(username string) *sasl.Failure {
+		a, wait, ok := s.svc.guard.Begin(accountKey(username, s.host.Name), AddrKey(s.opt.IP))
 		if !ok {
-			c.m.api.Log().Info(msgLoginFailed, "ip", c.ip, "user", username, "host", c.host.Name,
-				"mechanism", c.auth.Mechanism(), "reason", "throttled")
+			s.svc.log.Info(msgLoginFailed, "ip", s.opt.IP, "user", username, "host", s.host.Name,
+				"mechanism", s.auth.Mechanism(), "reason", "throttled")
 			return &sasl.Failure{Condition: sasl.TemporaryAuthFailure, Text: retryText(wait)}
 		}
 		attempt = a
 		return nil
 	}
-	out, done, err := c.auth.Step(in)
+	out, done, err := s.auth.Step(in)
 	if err != nil {
-		c.saslError(err, attempt)
+		s.saslError(err, attempt)
 		return false
 	}
 	if !done {
 		attempt.Cancel() // nothing was checked yet
-		c.write(saslElement(c.buf[:0], "challenge", out))
+		s.write(saslElement(s.buf[:0], "challenge", out))
 		return false
 	}
-	return c.authenticated(out, attempt)
+	return s.authenticated(out, attempt)
 }
 
 // retryText tells a throttled client when to come back.
@@ -167,61 +167,61 @@ func saslElement(dst []byte, name string, data []byte) []byte {
 	return append(dst, '>')
 }
 
-func (c *conn) authenticated(final []byte, attempt sasl.Attempt) bool {
-	user := c.auth.Username()
-	bare, err := jid.New(user, c.host.Name, "")
-	if err != nil || !c.m.srv.Accounts.Exists(c.host.Name, bare.Local()) {
+func (s *Stream) authenticated(final []byte, attempt sasl.Attempt) bool {
+	user := s.auth.Username()
+	bare, err := jid.New(user, s.host.Name, "")
+	if err != nil || !s.svc.srv.Accounts.Exists(s.host.Name, bare.Local()) {
 		// Deleted or disabled while the exchange ran: no guess failed.
 		attempt.Cancel()
-		c.saslRefused(user, sasl.NotAuthorized, "the account is gone")
-		c.saslFailure(sasl.NotAuthorized, "")
+		s.saslRefused(user, sasl.NotAuthorized, "the account is gone")
+		s.saslFailure(sasl.NotAuthorized, "")
 		return false
 	}
-	if az := c.auth.Authzid(); az != "" && az != bare.String() {
+	if az := s.auth.Authzid(); az != "" && az != bare.String() {
 		attempt.Cancel()
-		c.saslRefused(user, sasl.InvalidAuthzid, "")
-		c.saslFailure(sasl.InvalidAuthzid, "")
+		s.saslRefused(user, sasl.InvalidAuthzid, "")
+		s.saslFailure(sasl.InvalidAuthzid, "")
 		return false
 	}
 	attempt.Succeeded()
-	c.m.logins.Inc()
-	log := []any{"ip", c.ip, "jid", bare.String(), "mechanism", c.auth.Mechanism(), "tls", c.secure}
-	if cb := c.auth.ChannelBinding(); cb != "" {
+	s.svc.logins.Inc()
+	log := []any{"ip", s.opt.IP, "jid", bare.String(), "mechanism", s.auth.Mechanism(), "tls", s.Secure()}
+	if cb := s.auth.ChannelBinding(); cb != "" {
 		log = append(log, "channel_binding", cb)
 	}
-	c.m.api.Log().Info(msgLogin, log...)
-	c.auth = nil
-	c.authed = true
-	c.sess = c.m.srv.NewSession(c.host, bare, c)
-	c.write(saslElement(c.buf[:0], "success", final))
-	c.state = stateHeader
+	s.svc.log.Info(msgLogin, log...)
+	s.auth = nil
+	s.authed = true
+	s.sess = s.svc.srv.NewSession(s.host, bare, s.t)
+	s.write(saslElement(s.buf[:0], "success", final))
+	s.state = stateHeader
 	return true
 }
 
 // saslError answers a failed exchange and ends its attempt: a wrong guess
 // at the password counts against the address and the account, anything
 // else is given back.
-func (c *conn) saslError(err error, attempt sasl.Attempt) {
+func (s *Stream) saslError(err error, attempt sasl.Attempt) {
 	var f *sasl.Failure
 	if !errors.As(err, &f) {
 		f = &sasl.Failure{Condition: sasl.TemporaryAuthFailure}
 	}
 	user, mech := "", ""
-	if c.auth != nil {
-		user, mech = c.auth.Username(), c.auth.Mechanism()
+	if s.auth != nil {
+		user, mech = s.auth.Username(), s.auth.Mechanism()
 	}
 	switch {
 	case f.Guess():
 		attempt.Failed()
-		c.m.failures.Inc()
+		s.svc.failures.Inc()
 		// ip comes before what the client chose, so that a pattern
 		// anchored on the message finds the address, whatever the
 		// username holds (README: Logging).
-		c.m.api.Log().Info(msgLoginFailed, "ip", c.ip, "user", user, "host", c.host.Name,
+		s.svc.log.Info(msgLoginFailed, "ip", s.opt.IP, "user", user, "host", s.host.Name,
 			"mechanism", mech, "reason", f.Condition, "detail", f.Text)
 	default:
 		attempt.Cancel()
-		c.saslRefused(user, f.Condition, f.Text)
+		s.saslRefused(user, f.Condition, f.Text)
 	}
 	if f.Condition == sasl.NotAuthorized && !f.Downgrade() {
 		// Say nothing beyond the condition: wrong password and unknown
@@ -230,23 +230,23 @@ func (c *conn) saslError(err error, attempt sasl.Attempt) {
 		// account is looked up.
 		f = &sasl.Failure{Condition: sasl.NotAuthorized}
 	}
-	c.auth = nil
-	c.saslFailure(f.Condition, f.Text)
+	s.auth = nil
+	s.saslFailure(f.Condition, f.Text)
 }
 
 // saslRefused logs an exchange that failed without a wrong guess: a
 // malformed one, a refused downgrade, a mechanism that does not fit.
 // These are not login failures to count: stock clients try mechanisms
 // that fail this way before one that works.
-func (c *conn) saslRefused(user, cond, text string) {
-	c.m.api.Log().Debug("sasl exchange refused", "ip", c.ip, "user", user, "condition", cond, "text", text)
+func (s *Stream) saslRefused(user, cond, text string) {
+	s.svc.log.Debug("sasl exchange refused", "ip", s.opt.IP, "user", user, "condition", cond, "text", text)
 }
 
-func (c *conn) saslFailure(cond, text string) {
+func (s *Stream) saslFailure(cond, text string) {
 	var b stanza.Builder
-	b.Reset(c.buf[:0]).Start("failure").Attr("xmlns", stanza.NSSASL).Start(cond).End()
+	b.Reset(s.buf[:0]).Start("failure").Attr("xmlns", stanza.NSSASL).Start(cond).End()
 	if text != "" {
 		b.Start("text").Attr("xml:lang", "en").Text(text).End()
 	}
-	c.write(b.Bytes())
+	s.write(b.Bytes())
 }

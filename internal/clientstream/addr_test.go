@@ -1,4 +1,4 @@
-package c2s
+package clientstream
 
 import "testing"
 
@@ -14,8 +14,8 @@ func TestAddrKey(t *testing.T) {
 		{"192.0.2.1", "::ffff:192.0.2.1", true},
 		{"192.0.2.1", "192.0.2.2", false},
 	} {
-		if got := addrKey(tc.a) == addrKey(tc.b); got != tc.same {
-			t.Errorf("addrKey(%s) == addrKey(%s) is %v (%s, %s)", tc.a, tc.b, got, addrKey(tc.a), addrKey(tc.b))
+		if got := AddrKey(tc.a) == AddrKey(tc.b); got != tc.same {
+			t.Errorf("AddrKey(%s) == AddrKey(%s) is %v (%s, %s)", tc.a, tc.b, got, AddrKey(tc.a), AddrKey(tc.b))
 		}
 	}
 }
