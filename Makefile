@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 # Static, reproducible, stripped: the binary has to fit in a router's flash.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$(VERSION)"
 
-.PHONY: help build run test interop bench bench-peers fuzz lint cross test-cross clean
+.PHONY: help build run test interop bench bench-peers fuzz lint cross size test-cross clean
 
 help:
 	@echo 'build       bin/xmppd for this machine'
@@ -23,6 +23,7 @@ help:
 	@echo 'fuzz        every Fuzz target for FUZZTIME each (default $(FUZZTIME))'
 	@echo 'lint        gofmt, go vet, and staticcheck when installed'
 	@echo 'cross       release binaries for the router targets into dist/'
+	@echo 'size        sizes of the release binaries against scripts/size/budget, bytes per module'
 	@echo 'test-cross  unit tests as 386, and as mipsle and armv7 under qemu'
 	@echo 'clean       remove bin/ and dist/'
 
@@ -75,6 +76,11 @@ lint:
 
 cross:
 	VERSION='$(VERSION)' bash scripts/cross/cross.sh build
+
+# Builds what `make cross` builds, prints raw, xz -9 and squashfs sizes and the
+# biggest binary's bytes per module, and fails over scripts/size/budget.
+size:
+	VERSION='$(VERSION)' bash scripts/cross/cross.sh size
 
 test-cross:
 	bash scripts/cross/cross.sh test

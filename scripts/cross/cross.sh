@@ -2,6 +2,10 @@
 # Cross builds and cross tests for the architectures xmppd ships on.
 #
 #   cross.sh build   release binaries in dist/, with raw and xz sizes
+#   cross.sh size    the same binaries, then raw, xz -9 and squashfs sizes checked
+#                    against scripts/size/budget, and the biggest one's bytes per
+#                    Go module (from a copy with symbols in dist/symbols/); fails
+#                    when a binary is over its budget
 #   cross.sh test    unit tests as mipsle, mips and armv7 under qemu-user, and as
 #                    GOARCH=386 where this machine runs 32-bit x86 programs itself
 #
@@ -34,13 +38,14 @@ targets=(
 	"linux-amd64  GOARCH=amd64"
 )
 
-build() {
-	need xz xz-utils
-	local version
+# build_all builds every target into dist/ and sets version and outs (the
+# binaries' paths).
+build_all() {
 	version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 	mkdir -p dist
+	outs=()
 
-	local rows=() entry name env out raw packed
+	local entry name env out
 	for entry in "${targets[@]}"; do
 		read -r name env <<<"$entry"
 		out=dist/xmppd-$name
@@ -49,13 +54,54 @@ build() {
 		env CGO_ENABLED=0 GOOS=linux $env \
 			go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$version" \
 			-o "$out" ./cmd/xmppd
+		outs+=("$out")
+	done
+}
+
+build() {
+	need xz xz-utils
+	build_all
+
+	local rows=() out raw packed
+	for out in "${outs[@]}"; do
 		raw=$(wc -c <"$out")
 		packed=$(xz -9 -k -c "$out" | wc -c)
-		rows+=("$(printf '%-14s %10d %10d' "$name" "$raw" "$packed")")
+		rows+=("$(printf '%-14s %10d %10d' "${out#dist/xmppd-}" "$raw" "$packed")")
 	done
 
 	printf '\nxmppd %s\n%-14s %10s %10s\n' "$version" target bytes xz-9
 	printf '%s\n' "${rows[@]}"
+}
+
+size_report() {
+	need xz xz-utils
+	build_all
+
+	printf '\nxmppd %s: stripped release binaries; squashfs is xz -9 in 256 KiB blocks, as OpenWrt stores a file\n' "$version"
+	local status=0
+	go run ./scripts/size table -budget scripts/size/budget "${outs[@]}" || status=$?
+
+	# The breakdown needs symbols, which the release binaries lack: build the
+	# biggest target again without -s. Symbol sizes are the same as in the
+	# stripped binary.
+	local entry name env out biggest='' biggest_env='' most=0 n
+	for entry in "${targets[@]}"; do
+		read -r name env <<<"$entry"
+		n=$(wc -c <"dist/xmppd-$name")
+		if ((n > most)); then
+			most=$n biggest=$name biggest_env=$env
+		fi
+	done
+	mkdir -p dist/symbols
+	out=dist/symbols/xmppd-$biggest
+	echo "building $out with symbols ($biggest_env)" >&2
+	# shellcheck disable=SC2086 # $biggest_env is a list of VAR=value words
+	env CGO_ENABLED=0 GOOS=linux $biggest_env \
+		go build -trimpath -ldflags "-w -X xmppd/internal/version.Version=$version" \
+		-o "$out" ./cmd/xmppd
+	echo
+	go run ./scripts/size modules "$out"
+	return "$status"
 }
 
 test_one() {
@@ -115,9 +161,10 @@ cross_test() {
 
 case "${1:-}" in
 build) build ;;
+size) size_report ;;
 test) cross_test ;;
 *)
-	echo "usage: $0 build|test" >&2
+	echo "usage: $0 build|size|test" >&2
 	exit 2
 	;;
 esac
