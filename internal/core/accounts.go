@@ -45,7 +45,7 @@ type Accounts struct {
 
 // prep checks host and prepares the localpart (RFC 7622 §3.3).
 func (a *Accounts) prep(host, user string) (string, error) {
-	if a.srv.hosts[host] == nil {
+	if a.srv.userHost(host) == nil {
 		return "", ErrUnknownHost
 	}
 	j, err := jid.New(user, host, "")
@@ -134,7 +134,7 @@ func (a *Accounts) Delete(host, user string) error {
 		return err
 	}
 	a.srv.Log.Info("account deleted", "jid", local+"@"+host)
-	h := a.srv.hosts[host]
+	h := a.srv.userHost(host)
 	var gone []*Session
 	h.Sessions(local, func(s *Session) { gone = append(gone, s) })
 	for _, s := range gone {
@@ -152,7 +152,7 @@ func (a *Accounts) Exists(host, local string) bool {
 
 // List returns the accounts of host, sorted.
 func (a *Accounts) List(host string) ([]string, error) {
-	if a.srv.hosts[host] == nil {
+	if a.srv.userHost(host) == nil {
 		return nil, ErrUnknownHost
 	}
 	return a.kv.Users(host)

@@ -46,7 +46,7 @@ func (srv *Server) Bounce(origin *Session, st *stanza.Stanza, from, to jid.JID, 
 		origin.w.scratch = out[:0]
 		return
 	}
-	if h := srv.hosts[to.Domain()]; h != nil {
+	if h := srv.Host(to.Domain()); h != nil {
 		if s := h.Session(to); s != nil {
 			s.Send(out)
 		}

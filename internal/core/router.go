@@ -15,29 +15,80 @@ const (
 	TargetHost = "host" // the server itself
 )
 
+// EventRouteRemote fires on the server bus for a stanza to a domain this
+// server does not serve; Event.To is the destination. Server-to-server
+// federation takes it there; until a handler does, the stanza bounces
+// with remote-server-not-found (RFC 6120 §10.4.3).
+const EventRouteRemote = "route/remote"
+
+// OutEvent names the event fired on the sender's host for every stanza a
+// local session sends, before it is routed, whatever its destination:
+// "message/out". Carbons and archiving see messages to anyone there; a
+// handler that returns true stops the stanza.
+func OutEvent(kind stanza.Kind) string { return kind.String() + "/out" }
+
+// outKeys are OutEvent's names, made once: the router fires them per stanza.
+var outKeys = [...]string{stanza.Message: "message/out", stanza.Presence: "presence/out", stanza.IQ: "iq/out"}
+
 // Route takes a stanza from a bound local session and hands it to the
 // destination host's handlers; what none of them takes gets the RFC 6120
 // §10 / RFC 6121 §8 default. The sender's full JID is the 'from', whatever
 // the client wrote (RFC 6120 §8.1.2.1).
 func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
 	ev := &origin.work().ev
-	*ev = Event{Origin: origin, Stanza: st, From: origin.JID}
+	*ev = Event{Origin: origin, Stanza: st, From: origin.JID, Host: origin.Host}
 	if st.Kind == stanza.Other {
 		return
 	}
-	h := origin.Host
+	if origin.Host.Events.Fire(outKeys[st.Kind], ev) {
+		return
+	}
+	srv.route(ev, origin.w, origin.Host)
+}
+
+// RouteFrom routes a stanza the server or a component makes, from from,
+// without a session: a component's notifications, a server-sent iq, a
+// message from an admin command. from must be a JID of a host of this
+// server. It is safe for concurrent use.
+func (srv *Server) RouteFrom(from jid.JID, st *stanza.Stanza) {
+	if st.Kind == stanza.Other {
+		return
+	}
+	src := srv.Host(from.Domain())
+	if src == nil {
+		return
+	}
+	w := works.Get().(*work)
+	ev := &w.ev
+	*ev = Event{Stanza: st, From: from, Host: src}
+	srv.route(ev, w, src)
+	for i, t := range w.touched {
+		if l := t.Link(); l != nil {
+			l.Flush()
+		}
+		w.touched[i] = nil
+	}
+	w.touched = w.touched[:0]
+	putWork(w)
+}
+
+// route resolves ev's destination from its stanza's 'to' and dispatches
+// it there; home is the sender's host, where a missing 'to' goes.
+func (srv *Server) route(ev *Event, w *work, home *Host) {
+	st := ev.Stanza
+	origin := ev.Origin
+	h := home
 	target := TargetSelf
 	if raw := st.To(); raw != nil {
 		to, err := jid.View(raw)
 		if err != nil {
-			srv.Bounce(origin, st, origin.JID, jid.JID{}, ErrModify, "jid-malformed", "")
+			srv.Bounce(origin, st, ev.From, jid.JID{}, ErrModify, "jid-malformed", "")
 			return
 		}
 		ev.To = to
 		if to.Domain() != h.Name {
-			if h = srv.hosts[to.Domain()]; h == nil {
-				// No federation yet: RFC 6120 §10.4.3.
-				srv.Bounce(origin, st, to, origin.JID, ErrCancel, "remote-server-not-found", "")
+			if h = srv.Host(to.Domain()); h == nil {
+				srv.remote(ev)
 				return
 			}
 		}
@@ -46,24 +97,38 @@ func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
 			target = TargetHost
 		case to.Resource() != "":
 			target = TargetFull
-		case to.Local() != origin.JID.Local() || h != origin.Host:
+		case origin == nil || to.Local() != origin.JID.Local() || h != origin.Host:
 			target = TargetBare
 		}
 	}
 	if target == TargetSelf {
-		ev.To = origin.JID.Bare()
+		if origin == nil {
+			// Nothing to be "self" for: a server's stanza with no 'to' is
+			// for the server.
+			ev.To, target = jid.JID{}, TargetHost
+		} else {
+			ev.To = origin.JID.Bare()
+		}
 	}
 	ev.Host = h
-	srv.dispatch(ev, target)
+	srv.dispatch(ev, target, w)
+}
+
+// remote hands a stanza for a domain this server does not serve to
+// federation, or bounces it: the one place that decides.
+func (srv *Server) remote(ev *Event) {
+	if srv.Events.Fire(EventRouteRemote, ev) {
+		return
+	}
+	srv.Bounce(ev.Origin, ev.Stanza, ev.To, ev.From, ErrCancel, "remote-server-not-found", "")
 }
 
 // dispatch fires the events for ev's stanza on ev.Host and applies the
-// default when nobody takes it. ev.Origin is set (Route's caller): its key
-// buffer holds the event name, so no name is allocated per stanza.
-func (srv *Server) dispatch(ev *Event, target string) {
+// default when nobody takes it. w's key buffer holds the event name, so no
+// name is allocated per stanza.
+func (srv *Server) dispatch(ev *Event, target string, w *work) {
 	st := ev.Stanza
 	h := ev.Host
-	w := ev.Origin.work()
 	key := w.key[:0]
 	key = append(key, st.Kind.String()...)
 	key = append(key, '/')

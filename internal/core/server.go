@@ -30,7 +30,10 @@ type Server struct {
 	HTTP     *Routes // HTTP routes modules add, served by the HTTP listener
 	Started  time.Time
 
-	hosts    map[string]*Host
+	// hosts maps every domain served, components included; replaced whole
+	// when a component comes or goes, so routing reads it without a lock.
+	hosts    atomic.Pointer[map[string]*Host]
+	hostsMu  sync.Mutex
 	hostList []*Host
 	global   []*API
 
@@ -48,7 +51,8 @@ type Server struct {
 // New opens the store and builds the hosts of cfg; Start loads the modules.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	srv := &Server{Config: cfg, Log: log, Events: NewEvents(), Metrics: newMetrics(), HTTP: &Routes{},
-		hosts: map[string]*Host{}, status: map[string]Status{}, started: cfg}
+		status: map[string]Status{}, started: cfg}
+	hosts := map[string]*Host{}
 	for _, hc := range cfg.Hosts {
 		if !hc.Enabled {
 			continue
@@ -58,9 +62,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("host %q: %w", hc.Domain, err)
 		}
 		h := newHost(srv, d.Domain())
-		srv.hosts[h.Name] = h
+		hosts[h.Name] = h
 		srv.hostList = append(srv.hostList, h)
 	}
+	srv.hosts.Store(&hosts)
 	if len(srv.hostList) == 0 {
 		return nil, errors.New("no enabled host in the configuration")
 	}
@@ -79,7 +84,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 }
 
 // Host returns the host named domain, or nil.
-func (srv *Server) Host(domain string) *Host { return srv.hosts[domain] }
+func (srv *Server) Host(domain string) *Host { return (*srv.hosts.Load())[domain] }
+
+// userHost returns the host named domain if it has accounts, or nil.
+func (srv *Server) userHost(domain string) *Host {
+	if h := srv.Host(domain); h != nil && h.Kind == HostUser {
+		return h
+	}
+	return nil
+}
 
 // Hosts returns the hosts in configuration order.
 func (srv *Server) Hosts() []*Host { return srv.hostList }
