@@ -92,17 +92,7 @@ func (r *rawClient) closed() {
 // configuration allows it) and binds resource.
 func (r *rawClient) login(user, pass, resource string) {
 	r.t.Helper()
-	r.send(rawHeader)
-	r.expect("</stream:features>")
-	r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
-		base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "</auth>")
-	r.expect("<success")
-	r.got.Reset()
-	r.send(rawHeader)
-	r.expect("</stream:features>")
-	r.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
-	r.expect("</iq>")
-	r.got.Reset()
+	r.loginWithHeader(user, pass, resource, rawHeader)
 }
 
 func TestStreamErrors(t *testing.T) {
