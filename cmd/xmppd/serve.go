@@ -121,9 +121,10 @@ func applyRuntime(cfg *config.Config) {
 // without dropping a session (log level, runtime memory options, modules
 // and their options, client connection options, listeners, certificates).
 // A configuration with errors changes nothing, and says so on every SIGHUP;
-// what needs a restart is logged and waits for it; a part that fails to
-// apply is logged with what stayed as it was, and "reloaded" is logged only
-// when all of it applied.
+// so does one a module fails to load with (core.Server.Reload is all or
+// nothing); what needs a restart is logged and waits for it; a part a
+// module applying it in place (c2s) could not apply is logged with what
+// stayed as it was, and "reloaded" is logged only when all of it applied.
 func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) {
 	cfg, source, err := loadConfig(file)
 	if err == nil {
@@ -141,9 +142,20 @@ func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logge
 		log.Error("reload refused: the configuration has errors; everything runs on as it was", "config", source)
 		return
 	}
+	restart, err := srv.Reload(cfg)
+	if errors.Is(err, core.ErrNotApplied) {
+		// A module failed to load with the new configuration: the reload is
+		// all or nothing, so nothing of it applies, log level included.
+		for _, e := range unwrap(err) {
+			if !errors.Is(e, core.ErrNotApplied) {
+				log.Error("reload refused", "err", e.Error())
+			}
+		}
+		log.Error("reload refused: a module could not load with the new configuration; everything runs on as it was", "config", source)
+		return
+	}
 	level.Set(logLevel(cfg.LogLevel))
 	applyRuntime(cfg)
-	restart, err := srv.Reload(cfg)
 	for _, what := range restart {
 		log.Warn("reload: this change waits for a restart; the running server keeps what it started with", "what", what)
 	}

@@ -21,9 +21,10 @@ type API struct {
 	log  *slog.Logger
 	opts *config.Reader
 
-	mu   sync.Mutex
-	undo []func()
-	mod  Module
+	mu     sync.Mutex
+	undo   []func()
+	mod    Module
+	iqHeld map[*Host]bool // the hosts whose iq tracker the module holds
 }
 
 // Name returns the module's name.
@@ -57,6 +58,19 @@ func (a *API) Hook(name string, prio int, h Handler) {
 		ev = a.host.Events
 	}
 	a.OnUnload(ev.Hook(name, prio, h))
+}
+
+// Fire fires event name on the module's host (the server's bus for a
+// global module) and reports whether a handler took it: for the events a
+// module defines for others (roster-item-removed, presence-available).
+func (a *API) Fire(name string, ev *Event) bool {
+	if a.host == nil {
+		return a.srv.Events.Fire(name, ev)
+	}
+	if ev.Host == nil {
+		ev.Host = a.host
+	}
+	return a.host.Events.Fire(name, ev)
 }
 
 // HookServer adds a handler on the server-wide bus.
@@ -140,7 +154,7 @@ func (a *API) Gauge(name, help string, f func() float64) {
 
 // SetStatus reports the module's health for `xmppd status` and the admin UI.
 func (a *API) SetStatus(level slog.Level, msg string) {
-	a.srv.setStatus(a.statusKey(), level, msg)
+	a.srv.setStatus(a, a.statusKey(), level, msg)
 }
 
 func (a *API) statusKey() string {
@@ -169,7 +183,7 @@ func (a *API) unload() {
 	for _, f := range slices.Backward(undo) {
 		f()
 	}
-	a.srv.clearStatus(a.statusKey())
+	a.srv.clearStatus(a, a.statusKey())
 }
 
 // KeyVal is a keyval store of one host.

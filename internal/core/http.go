@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,19 +11,41 @@ import (
 // Routes is the server's table of HTTP routes. Modules add theirs under
 // /<module>/ through API.HandleHTTP; the HTTP listener (a module of its own)
 // serves the table, and unloading a module takes its routes away.
+//
+// Routes are per host: a host module's route answers requests for its
+// host only (the Host header, else the TLS server name, chooses), so two
+// hosts running the same module each have their own, and a global
+// module's route answers for every host.
 type Routes struct {
 	mu     sync.RWMutex
-	routes map[string]http.Handler // path prefix → handler
+	routes map[routeKey][]*route // newest last
 }
 
-// ServeHTTP dispatches to the route with the longest matching prefix.
+// routeKey is where a route answers: a host ("" for all) and a path prefix.
+type routeKey struct{ host, prefix string }
+
+// route is one module instance's handler: while a reload runs a module's
+// new instance beside the old one, both hold the key, and unloading the old
+// leaves the new.
+type route struct{ h http.Handler }
+
+// ServeHTTP dispatches to the route with the longest prefix matching the
+// path, among the routes of the request's host and the global ones; at
+// equal length the host's own route wins.
 func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	host := requestHost(req)
 	r.mu.RLock()
-	var best string
+	var best routeKey
 	var h http.Handler
-	for p, hh := range r.routes {
-		if (req.URL.Path == strings.TrimSuffix(p, "/") || strings.HasPrefix(req.URL.Path, p)) && len(p) > len(best) {
-			best, h = p, hh
+	for k, list := range r.routes {
+		if k.host != "" && k.host != host {
+			continue
+		}
+		if req.URL.Path != strings.TrimSuffix(k.prefix, "/") && !strings.HasPrefix(req.URL.Path, k.prefix) {
+			continue
+		}
+		if h == nil || len(k.prefix) > len(best.prefix) || (len(k.prefix) == len(best.prefix) && k.host != "") {
+			best, h = k, list[len(list)-1].h
 		}
 	}
 	r.mu.RUnlock()
@@ -33,38 +56,60 @@ func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.ServeHTTP(w, req)
 }
 
-// Paths lists the registered prefixes, sorted.
+// requestHost returns the host a request is for, as host names are kept:
+// lower case, without port or final dot.
+func requestHost(req *http.Request) string {
+	host := req.Host
+	if host == "" && req.TLS != nil {
+		host = req.TLS.ServerName
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// Paths lists the registered routes, sorted: a global route as its prefix
+// ("/admin/"), a host's as the host and its prefix ("example.org/uptime/").
 func (r *Routes) Paths() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []string
-	for p := range r.routes {
-		out = append(out, p)
+	for k := range r.routes {
+		out = append(out, k.host+k.prefix)
 	}
 	slices.Sort(out)
 	return out
 }
 
-func (r *Routes) add(prefix string, h http.Handler) func() {
+func (r *Routes) add(host, prefix string, h http.Handler) func() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.routes == nil {
-		r.routes = map[string]http.Handler{}
+		r.routes = map[routeKey][]*route{}
 	}
-	r.routes[prefix] = h
+	k := routeKey{host, prefix}
+	rt := &route{h}
+	r.routes[k] = append(r.routes[k], rt)
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		delete(r.routes, prefix)
+		list := slices.DeleteFunc(r.routes[k], func(x *route) bool { return x == rt })
+		if len(list) == 0 {
+			delete(r.routes, k)
+		} else {
+			r.routes[k] = list
+		}
 	}
 }
 
-// HandleHTTP serves h at /<module>/<path> (path may be empty); the route
-// goes away when the module unloads.
+// HandleHTTP serves h at /<module>/<path> (path may be empty) for the
+// module's host, or for every host from a global module; the route goes
+// away when the module unloads.
 func (a *API) HandleHTTP(path string, h http.Handler) {
 	prefix := "/" + a.info.Name + "/" + strings.Trim(path, "/")
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	a.OnUnload(a.srv.HTTP.add(prefix, h))
+	a.OnUnload(a.srv.HTTP.add(a.hostName(), prefix, h))
 }

@@ -34,11 +34,14 @@ type gaugeFunc struct {
 type Metrics struct {
 	mu       sync.Mutex
 	counters map[string]*Counter
-	gauges   map[string]*gaugeFunc
+	// Each name's gauges, newest last: while a reload runs a module's new
+	// instance beside the old one, both have registered, and whichever is
+	// unloaded first must leave the other's.
+	gauges map[string][]*gaugeFunc
 }
 
 func newMetrics() *Metrics {
-	return &Metrics{counters: map[string]*Counter{}, gauges: map[string]*gaugeFunc{}}
+	return &Metrics{counters: map[string]*Counter{}, gauges: map[string][]*gaugeFunc{}}
 }
 
 // counter returns the named counter, shared by every host's instance of a
@@ -58,12 +61,15 @@ func (m *Metrics) gauge(name, help string, f func() float64) func() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	g := &gaugeFunc{name, help, f}
-	m.gauges[name] = g
+	m.gauges[name] = append(m.gauges[name], g)
 	return func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.gauges[name] == g {
+		list := slices.DeleteFunc(m.gauges[name], func(x *gaugeFunc) bool { return x == g })
+		if len(list) == 0 {
 			delete(m.gauges, name)
+		} else {
+			m.gauges[name] = list
 		}
 	}
 }
@@ -75,7 +81,8 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	for _, c := range m.counters {
 		lines = append(lines, fmt.Sprintf("# TYPE xmppd_%s counter\n# HELP xmppd_%s %s\nxmppd_%s_total %d\n", c.name, c.name, c.help, c.name, c.Value()))
 	}
-	for _, g := range m.gauges {
+	for _, list := range m.gauges {
+		g := list[len(list)-1]
 		lines = append(lines, fmt.Sprintf("# TYPE xmppd_%s gauge\n# HELP xmppd_%s %s\nxmppd_%s %g\n", g.name, g.name, g.help, g.name, g.f()))
 	}
 	m.mu.Unlock()
@@ -97,16 +104,27 @@ type Status struct {
 	Msg   string
 }
 
-func (srv *Server) setStatus(key string, level slog.Level, msg string) {
+// setStatus records a module instance's status under key (module@host).
+func (srv *Server) setStatus(owner *API, key string, level slog.Level, msg string) {
 	srv.statusMu.Lock()
 	defer srv.statusMu.Unlock()
 	srv.status[key] = Status{level, msg}
+	if srv.statusBy == nil {
+		srv.statusBy = map[string]*API{}
+	}
+	srv.statusBy[key] = owner
 }
 
-func (srv *Server) clearStatus(key string) {
+// clearStatus removes owner's status: an old instance unloaded after a
+// reload must not clear what its replacement reported.
+func (srv *Server) clearStatus(owner *API, key string) {
 	srv.statusMu.Lock()
 	defer srv.statusMu.Unlock()
+	if by, ok := srv.statusBy[key]; ok && by != owner {
+		return
+	}
 	delete(srv.status, key)
+	delete(srv.statusBy, key)
 }
 
 // Statuses returns a copy of every module's status, keyed module@host.

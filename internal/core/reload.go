@@ -10,41 +10,173 @@ import (
 )
 
 // Reloader is a module that applies a new configuration in place because
-// unloading it would drop what it holds (c2s and its connections). Other
-// modules are unloaded and loaded again when their options change.
+// unloading it would drop what it holds (c2s and its connections; any
+// module that holds a port or a file only one instance can hold). Other
+// modules are loaded again when their options change.
 type Reloader interface {
 	Reload(api *API, cfg *config.Config) error
 }
 
-// Reload applies cfg to the running server without dropping sessions:
-// modules enabled since are loaded, disabled ones unloaded, modules whose
-// options differ from those they run with are loaded again with the new
-// ones (a Reloader is told instead), and "reload" fires.
+// EventReload fires on the server bus once a reload has applied; ev.Data
+// is the *config.Config now running.
+const EventReload = "reload"
+
+// ErrNotApplied is wrapped by the errors of a Reload that changed nothing.
+var ErrNotApplied = errors.New("nothing of it was applied: everything runs on as it was")
+
+// Reload applies cfg to the running server without dropping sessions, all
+// or nothing: modules enabled since are loaded, and modules whose options
+// differ from those they run with are loaded again with the new ones, each
+// beside the instance it replaces, which goes on serving meanwhile; only
+// when every load has succeeded are the old instances and the modules no
+// longer enabled unloaded (in reverse load order), the Reloaders told, and
+// "reload" fired. So no stanza ever meets a module half gone, and a load
+// that fails leaves everything as it was: the load's error is returned,
+// wrapping ErrNotApplied, and the next Reload tries again.
 //
-// A configuration CheckModules refuses changes nothing, and its errors are
-// returned. What only a restart can apply is compared with what the server
-// started with, returned in restart, and left as it was: srv.Config keeps
-// the running values of those settings, so it never names a store, socket
-// or certificate the server does not use. A module that fails to load with
-// its new options runs on with its old ones; each failure is returned,
-// saying what stayed, and the next Reload tries again.
+// A configuration CheckModules refuses changes nothing either, and its
+// errors are returned, wrapping ErrNotApplied. What only a restart can
+// apply is compared with what the server started with, returned in
+// restart, and left as it was: srv.Config keeps the running values of those
+// settings, so it never names a store, socket or certificate the server
+// does not use. A Reloader that cannot apply all of the new configuration
+// keeps what it could not apply as it was; its error is returned.
 func (srv *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	if err := CheckModules(cfg); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; %w", err, ErrNotApplied)
 	}
 	restart = needsRestart(srv.started, cfg)
 	cfg = srv.running(cfg)
+	old := srv.Config
+	// Set before the loads: a module reads the server's configuration in
+	// its Load.
 	srv.Config = cfg
-	var errs []error
-	srv.global = srv.reloadModules(nil, srv.global, cfg, &errs)
+
+	// Build: every new instance loads beside what runs.
+	var steps []*reloadStep
+	fail := func(err error) ([]string, error) {
+		for _, st := range slices.Backward(steps) {
+			for _, a := range slices.Backward(st.added) {
+				a.unload()
+			}
+		}
+		srv.Config = old
+		return restart, fmt.Errorf("%w; %w", err, ErrNotApplied)
+	}
+	global, err := plan(cfg, "", nil)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := srv.prepare(nil, srv.global, global, cfg)
+	steps = append(steps, st)
+	if err != nil {
+		return fail(err)
+	}
 	for _, h := range srv.hostList {
-		if cfg.Host(h.Name) == nil || !cfg.Host(h.Name).Enabled {
+		if hc := cfg.Host(h.Name); hc == nil || !hc.Enabled {
 			continue // the host goes at the next restart, with its modules
 		}
-		h.modules = srv.reloadModules(h, h.modules, cfg, &errs)
+		mods, err := plan(cfg, h.Name, global)
+		if err != nil {
+			return fail(err)
+		}
+		st, err := srv.prepare(h, h.modules, mods, cfg)
+		steps = append(steps, st)
+		if err != nil {
+			return fail(err)
+		}
 	}
-	srv.Events.Fire("reload", &Event{Data: cfg})
+
+	// Swap: what the new instances replace goes, hosts before the global
+	// modules they may use, as Stop unloads them.
+	for _, st := range steps {
+		if st.host == nil {
+			srv.global = st.next
+		} else {
+			st.host.modules = st.next
+		}
+	}
+	for _, st := range slices.Backward(steps) {
+		for _, a := range slices.Backward(st.running) {
+			if !st.gone[a] {
+				continue
+			}
+			a.unload()
+			if st.replaced[a.info.Name] {
+				continue
+			}
+			a.log.Info("unloaded")
+		}
+		for _, a := range st.added {
+			if st.replaced[a.info.Name] {
+				a.log.Info("loaded again with new options")
+			} else {
+				a.log.Info("loaded")
+			}
+		}
+	}
+	var errs []error
+	for _, st := range steps {
+		for _, a := range st.reloaders {
+			if err := a.mod.(Reloader).Reload(a, cfg); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w; what it could not apply stays as it was", moduleName(a.info, st.host), err))
+			}
+		}
+	}
+	srv.Events.Fire(EventReload, &Event{Data: cfg})
 	return restart, errors.Join(errs...)
+}
+
+// reloadStep is a reload of the modules of one host (nil: the global ones).
+type reloadStep struct {
+	host      *Host
+	running   []*API          // as loaded before, in load order
+	next      []*API          // as loaded after, in load order
+	added     []*API          // new instances, loaded beside the running ones
+	gone      map[*API]bool   // running instances to unload
+	replaced  map[string]bool // modules whose new instance replaces a running one
+	reloaders []*API          // Reloaders to tell
+}
+
+// prepare loads, beside the running instances, the modules of mods (the
+// new configuration's, in load order) that are new or whose options
+// changed, and says what the swap will unload. On an error the step says
+// what it loaded, for the caller to unload.
+func (srv *Server) prepare(h *Host, running []*API, mods []ModuleInfo, cfg *config.Config) (*reloadStep, error) {
+	st := &reloadStep{host: h, running: running, gone: map[*API]bool{}, replaced: map[string]bool{}}
+	loaded := map[string]*API{}
+	for _, a := range running {
+		loaded[a.info.Name] = a
+		st.gone[a] = true
+	}
+	for _, m := range mods {
+		a := loaded[m.Name]
+		opts := options(cfg, m, h)
+		if a != nil {
+			if _, ok := a.mod.(Reloader); ok {
+				delete(st.gone, a)
+				st.next = append(st.next, a)
+				st.reloaders = append(st.reloaders, a)
+				continue
+			}
+			// Compared with the options the module runs with, not with the
+			// file read last: after a failed reload they differ, and the
+			// next one must try (and report) again.
+			if optionsKey(a.opts.Section()) == optionsKey(opts.Section()) {
+				delete(st.gone, a)
+				st.next = append(st.next, a)
+				continue
+			}
+			st.replaced[m.Name] = true
+		}
+		na, err := srv.load(m, h, opts)
+		if err != nil {
+			return st, err
+		}
+		st.added = append(st.added, na)
+		st.next = append(st.next, na)
+	}
+	return st, nil
 }
 
 // running returns cfg with what only a restart changes set back to what
@@ -61,89 +193,12 @@ func (srv *Server) running(cfg *config.Config) *config.Config {
 	return &c
 }
 
-// reloadModules brings the modules loaded for h (nil: the global ones) in
-// line with cfg and returns the new list, in registration order as Start
-// loads them.
-func (srv *Server) reloadModules(h *Host, apis []*API, cfg *config.Config, errs *[]error) []*API {
-	loaded := map[string]*API{}
-	for _, a := range slices.Backward(apis) {
-		if wanted(a.info, h, cfg) {
-			loaded[a.info.Name] = a
-			continue
-		}
-		a.unload()
-		a.log.Info("unloaded")
-	}
-	var out []*API
-	for _, m := range Registered() {
-		if m.Global != (h == nil) || !wanted(m, h, cfg) {
-			continue
-		}
-		a := loaded[m.Name]
-		var r Reloader
-		if a != nil {
-			r, _ = a.mod.(Reloader)
-		}
-		opts := options(cfg, m, h)
-		switch {
-		case a == nil:
-			a, err := srv.load(m, h, opts)
-			if err != nil {
-				*errs = append(*errs, fmt.Errorf("%w; it stays unloaded", err))
-				continue
-			}
-			a.log.Info("loaded")
-			out = append(out, a)
-		case r != nil:
-			if err := r.Reload(a, cfg); err != nil {
-				*errs = append(*errs, fmt.Errorf("%s: %w; what it could not apply stays as it was", moduleName(m, h), err))
-			}
-			out = append(out, a)
-		// Compared with the options the module runs with, not with the
-		// file read last: after a failed reload they differ, and the next
-		// one must try (and report) again.
-		case optionsKey(a.opts.Section()) != optionsKey(opts.Section()):
-			a.unload()
-			na, err := srv.load(m, h, opts)
-			if err != nil {
-				// The options it ran with loaded before, so they load again.
-				old, oerr := srv.load(m, h, config.NewReader(a.opts.File(), a.opts.Section()))
-				if oerr != nil {
-					*errs = append(*errs, fmt.Errorf("%w; loading it again with its old options failed too, so it is not running: %v", err, oerr))
-					continue
-				}
-				old.log.Warn("new options refused; loaded again with the old ones")
-				*errs = append(*errs, fmt.Errorf("%w; it runs on with its old options", err))
-				out = append(out, old)
-				continue
-			}
-			na.log.Info("loaded again with new options")
-			out = append(out, na)
-		default:
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // moduleName names module m on h in messages.
 func moduleName(m ModuleInfo, h *Host) string {
 	if h == nil {
 		return "module " + m.Name
 	}
 	return "module " + m.Name + " on " + h.Name
-}
-
-// wanted reports whether cfg enables module m for h (nil: globally).
-func wanted(m ModuleInfo, h *Host, cfg *config.Config) bool {
-	if h == nil {
-		return m.Global && (m.Auto || slices.Contains(cfg.ModulesEnabled, m.Name))
-	}
-	hc := cfg.Host(h.Name)
-	if m.Global || hc == nil || slices.Contains(hc.ModulesDisabled, m.Name) {
-		return false
-	}
-	return m.Auto || slices.Contains(cfg.ModulesFor(h.Name), m.Name)
 }
 
 // optionsKey is a module section's options without their line numbers, to

@@ -43,9 +43,13 @@ type Server struct {
 
 	statusMu sync.Mutex
 	status   map[string]Status
+	statusBy map[string]*API // who set each status
 
 	nextSession atomic.Uint64
 	bound       atomic.Int64 // sessions bound on all hosts, for max_sessions
+
+	scopes  sync.Map // *Host (nil: the server) → *scope, see services.go
+	stopped atomic.Bool
 }
 
 // New opens the store and builds the hosts of cfg; Start loads the modules.
@@ -105,28 +109,33 @@ func (srv *Server) NewSession(h *Host, bare jid.JID, l Link) *Session {
 	return s
 }
 
-// Start loads the modules: global ones first, then each host's. A failure
-// unloads what was loaded, so a start is all or nothing.
+// Start loads the modules: global ones first, then each host's, each
+// after the modules it requires. A failure unloads what was loaded, so a
+// start is all or nothing.
 func (srv *Server) Start() error {
 	srv.Started = time.Now()
 	if err := CheckModules(srv.Config); err != nil {
 		return err
 	}
-	for _, m := range Registered() {
-		if wanted(m, nil, srv.Config) {
-			api, err := srv.load(m, nil, options(srv.Config, m, nil))
-			if err != nil {
-				srv.Stop()
-				return err
-			}
-			srv.global = append(srv.global, api)
+	global, err := plan(srv.Config, "", nil)
+	if err != nil {
+		return err
+	}
+	for _, m := range global {
+		api, err := srv.load(m, nil, options(srv.Config, m, nil))
+		if err != nil {
+			srv.Stop()
+			return err
 		}
+		srv.global = append(srv.global, api)
 	}
 	for _, h := range srv.hostList {
-		for _, m := range Registered() {
-			if !wanted(m, h, srv.Config) {
-				continue
-			}
+		mods, err := plan(srv.Config, h.Name, global)
+		if err != nil {
+			srv.Stop()
+			return err
+		}
+		for _, m := range mods {
 			api, err := srv.load(m, h, options(srv.Config, m, h))
 			if err != nil {
 				srv.Stop()
@@ -137,6 +146,15 @@ func (srv *Server) Start() error {
 	}
 	srv.Events.Fire(EventServerStarted, &Event{})
 	return nil
+}
+
+// plan is modulesFor with its errors as one.
+func plan(cfg *config.Config, domain string, global []ModuleInfo) ([]ModuleInfo, error) {
+	mods, errs := modulesFor(cfg, domain, global)
+	if len(errs) > 0 {
+		return nil, config.ErrorList(errs)
+	}
+	return mods, nil
 }
 
 // Check returns every reason cfg would not run on this machine, as config
@@ -210,10 +228,27 @@ func (srv *Server) load(m ModuleInfo, h *Host, opts *config.Reader) (*API, error
 	return api, nil
 }
 
-// Stop fires "server-stopping" (listeners close their streams), unloads the
-// modules in reverse order and closes the store.
+// DrainTimeout bounds how long Stop waits for the sessions to end after
+// "server-stopping" before it ends them itself; so does drainStall, when
+// none has ended for that long: a transport that closes its streams shows
+// it at once, and one that does not would only make a stop slow.
+const DrainTimeout = 5 * time.Second
+
+const drainStall = 250 * time.Millisecond
+
+// Stop shuts the server down in an order that loses nothing: it fires
+// "server-stopping" (transports close their streams), waits until every
+// session has ended (at most DrainTimeout, then ends the rest itself), so
+// that what their ends set off (unavailable presence, stores written)
+// still finds every module and the store, then unloads the modules in
+// reverse load order and closes the store last. Calls after the first do
+// nothing.
 func (srv *Server) Stop() {
+	if !srv.stopped.CompareAndSwap(false, true) {
+		return
+	}
 	srv.Events.Fire(EventServerStopping, &Event{})
+	srv.drain(DrainTimeout)
 	for _, h := range slices.Backward(srv.hostList) {
 		for _, api := range slices.Backward(h.modules) {
 			api.unload()
@@ -226,5 +261,35 @@ func (srv *Server) Stop() {
 	srv.global = nil
 	if srv.DB != nil {
 		srv.DB.Close()
+	}
+}
+
+// drain waits until no session is bound, for at most d, then unbinds those
+// left. Sessions no transport holds (kept for resumption) have nothing to
+// wait for and end at once.
+func (srv *Server) drain(d time.Duration) {
+	for _, h := range srv.hostList {
+		for _, s := range h.AllSessions() {
+			if s.Link() == nil {
+				s.Close("system-shutdown", "")
+			}
+		}
+	}
+	deadline := time.Now().Add(d)
+	last, lastChange := srv.bound.Load(), time.Now()
+	for n := last; n > 0; n = srv.bound.Load() {
+		now := time.Now()
+		if n != last {
+			last, lastChange = n, now
+		}
+		if now.After(deadline) || now.Sub(lastChange) > drainStall {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, h := range srv.hostList {
+		for _, s := range h.AllSessions() {
+			h.Unbind(s)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 // Package disco answers XEP-0030 service discovery for the server's domain
-// and, on behalf of its accounts, for their bare JIDs. What the server
-// offers is whatever the host's modules advertise with API.AddFeature and
-// API.AddIdentity, so a module's feature appears exactly while it is loaded.
+// and, on behalf of its accounts, for their bare JIDs. What it lists is
+// whatever the host's modules advertise (API.AddFeature, AddIdentity,
+// AddAccountFeature, AddAccountIdentity, AddItem), so a module's features
+// appear exactly while it is loaded.
 package disco
 
 import (
+	"slices"
+
 	"xmppd/internal/core"
 	"xmppd/internal/stanza"
 )
@@ -21,12 +24,14 @@ const (
 // the category and type come from the XMPP Registrar's identity registry).
 var ServerIdentity = core.Identity{Category: "server", Type: "im", Name: "xmppd"}
 
-// accountIdentity is what the server says of a bare JID on the account's
-// behalf (XEP-0030 §3.1: category "account", most likely type "registered").
-var accountIdentity = core.Identity{Category: "account", Type: "registered"}
+// AccountIdentity is what the server says of a bare JID on the account's
+// behalf (XEP-0030 §3.1: category "account", most likely type
+// "registered"), before the identities modules add.
+var AccountIdentity = core.Identity{Category: "account", Type: "registered"}
 
-// accountFeatures are the features of a bare JID: the two queries the
-// server answers for it. Every entity supports disco#info (XEP-0030 §3.1).
+// accountFeatures are the features of every bare JID, before those modules
+// add: the two queries the server answers for it. Every entity supports
+// disco#info (XEP-0030 §3.1).
 var accountFeatures = []string{NSInfo, NSItems}
 
 func init() {
@@ -35,37 +40,37 @@ func init() {
 
 // Module answers disco#info and disco#items queries.
 type Module struct {
-	srv *core.Server
+	api *core.API
 }
 
 // Load advertises the server identity and the disco features and hooks the
 // queries to the host, to the requester's own bare JID and to other bare JIDs.
 func (m *Module) Load(api *core.API) error {
-	m.srv = api.Server()
+	m.api = api
 	api.Options().Unknown()
 	api.AddIdentity(ServerIdentity)
 	api.AddFeature(NSInfo)
 	api.AddFeature(NSItems)
 
-	info := "/" + NSInfo + ":query"
-	items := "/" + NSItems + ":query"
-	api.Hook("iq/"+core.TargetHost+info, core.PriorityModule, m.hostInfo)
-	api.Hook("iq/"+core.TargetHost+items, core.PriorityModule, m.hostItems)
+	info := func(t string) string { return core.IQEvent(t, NSInfo, "query") }
+	items := func(t string) string { return core.IQEvent(t, NSItems, "query") }
+	api.Hook(info(core.TargetHost), core.PriorityModule, m.hostInfo)
+	api.Hook(items(core.TargetHost), core.PriorityModule, m.hostItems)
 	for _, t := range []string{core.TargetSelf, core.TargetBare} {
-		api.Hook("iq/"+t+info, core.PriorityModule, m.accountInfo)
-		api.Hook("iq/"+t+items, core.PriorityModule, m.accountItems)
+		api.Hook(info(t), core.PriorityModule, m.accountInfo)
+		api.Hook(items(t), core.PriorityModule, m.accountItems)
 	}
 	// XEP-0030 §8: who may not see an account's presence may not learn
 	// anything about the account either. A policy hook, so that modules
 	// answering an account's nodes (PEP) need not repeat the check.
-	api.Hook("iq/"+core.TargetBare+info, core.PriorityPolicy, m.guard)
-	api.Hook("iq/"+core.TargetBare+items, core.PriorityPolicy, m.guard)
+	api.Hook(info(core.TargetBare), core.PriorityPolicy, m.guard)
+	api.Hook(items(core.TargetBare), core.PriorityPolicy, m.guard)
 	// Nodes nobody answered: item-not-found (XEP-0030 §3.2, §4.2). Hooked at
 	// the fallback priority, so a module serving a node (ad-hoc commands,
 	// caps) takes its queries whatever the order the modules load in.
 	for _, t := range []string{core.TargetHost, core.TargetSelf, core.TargetBare} {
-		api.Hook("iq/"+t+info, core.PriorityFallback, m.unknownNode)
-		api.Hook("iq/"+t+items, core.PriorityFallback, m.unknownNode)
+		api.Hook(info(t), core.PriorityFallback, m.unknownNode)
+		api.Hook(items(t), core.PriorityFallback, m.unknownNode)
 	}
 	return nil
 }
@@ -76,44 +81,44 @@ func (m *Module) hostInfo(ev *core.Event) bool {
 	if handled, root := m.root(ev); !root {
 		return handled
 	}
-	b := result(ev)
-	b.Start("query").Attr("xmlns", NSInfo)
-	for _, id := range ev.Host.Identities() {
-		identity(b, id)
-	}
-	for _, f := range ev.Host.Features() {
-		b.Start("feature").Attr("var", f).End()
-	}
-	reply(ev, b.Bytes())
+	m.api.Result(ev, infoQuery(ev.Host.Identities(), ev.Host.Features()))
 	return true
 }
 
-// hostItems answers disco#items on the server's domain (XEP-0030 §4.1): no
-// items yet; components will be listed here. An empty result is what the
+// hostItems answers disco#items on the server's domain (XEP-0030 §4.1)
+// with the items the host's modules list; an empty result is what the
 // spec requires when there are none (XEP-0030 §7).
 func (m *Module) hostItems(ev *core.Event) bool {
 	if handled, root := m.root(ev); !root {
 		return handled
 	}
-	b := result(ev)
-	b.Start("query").Attr("xmlns", NSItems)
-	reply(ev, b.Bytes())
+	var b stanza.Builder
+	b.Reset(nil).Start("query").Attr("xmlns", NSItems)
+	for _, it := range ev.Host.Items() {
+		b.Start("item").Attr("jid", it.JID)
+		if it.Node != "" {
+			b.Attr("node", it.Node)
+		}
+		if it.Name != "" {
+			b.Attr("name", it.Name)
+		}
+		b.End()
+	}
+	m.api.Result(ev, b.Bytes())
 	return true
 }
 
 // accountInfo answers disco#info on a bare JID on the account's behalf
-// (XEP-0030 §3.1); guard has let the requester through.
+// (XEP-0030 §3.1): account/registered and the two disco features, then
+// what the host's modules advertise on every account (PEP, MAM); guard
+// has let the requester through.
 func (m *Module) accountInfo(ev *core.Event) bool {
 	if handled, root := m.root(ev); !root {
 		return handled
 	}
-	b := result(ev)
-	b.Start("query").Attr("xmlns", NSInfo)
-	identity(b, accountIdentity)
-	for _, f := range accountFeatures {
-		b.Start("feature").Attr("var", f).End()
-	}
-	reply(ev, b.Bytes())
+	ids := append([]core.Identity{AccountIdentity}, ev.Host.AccountIdentities()...)
+	features := append(slices.Clone(accountFeatures), ev.Host.AccountFeatures()...)
+	m.api.Result(ev, infoQuery(ids, features))
 	return true
 }
 
@@ -124,13 +129,39 @@ func (m *Module) accountItems(ev *core.Event) bool {
 	if handled, root := m.root(ev); !root {
 		return handled
 	}
-	b := result(ev)
-	b.Start("query").Attr("xmlns", NSItems)
+	var b stanza.Builder
+	b.Reset(nil).Start("query").Attr("xmlns", NSItems)
 	ev.Host.Sessions(ev.To.Local(), func(s *core.Session) {
 		b.Start("item").Attr("jid", s.JID.String()).End()
 	})
-	reply(ev, b.Bytes())
+	m.api.Result(ev, b.Bytes())
 	return true
+}
+
+// infoQuery writes a disco#info <query/> with ids and features, each
+// once, the features sorted (XEP-0030 §3.1 has no order; sorted, the
+// answer is the same for the same set, which XEP-0115 hashes rely on).
+func infoQuery(ids []core.Identity, features []string) []byte {
+	var b stanza.Builder
+	b.Reset(nil).Start("query").Attr("xmlns", NSInfo)
+	var seen []core.Identity
+	for _, id := range ids {
+		if slices.Contains(seen, id) {
+			continue
+		}
+		seen = append(seen, id)
+		b.Start("identity").Attr("category", id.Category).Attr("type", id.Type)
+		if id.Name != "" {
+			b.Attr("name", id.Name)
+		}
+		b.End()
+	}
+	features = slices.Clone(features)
+	slices.Sort(features)
+	for _, f := range slices.Compact(features) {
+		b.Start("feature").Attr("var", f).End()
+	}
+	return b.Bytes()
 }
 
 // guard refuses queries about another account's bare JID unless the
@@ -145,7 +176,7 @@ func (m *Module) guard(ev *core.Event) bool {
 	if ev.From.Bare().Equal(ev.To.Bare()) {
 		return false
 	}
-	m.srv.Bounce(ev.Origin, ev.Stanza, ev.To, ev.From, core.ErrCancel, "service-unavailable", "")
+	m.api.Error(ev, core.ErrCancel, "service-unavailable", "")
 	return true
 }
 
@@ -155,7 +186,7 @@ func (m *Module) unknownNode(ev *core.Event) bool {
 	if !isQuery(ev) {
 		return false
 	}
-	m.srv.Bounce(ev.Origin, ev.Stanza, ev.To, ev.From, core.ErrCancel, "item-not-found", "")
+	m.api.Error(ev, core.ErrCancel, "item-not-found", "")
 	return true
 }
 
@@ -170,7 +201,7 @@ func (m *Module) root(ev *core.Event) (handled, root bool) {
 	}
 	tree, err := ev.Stanza.Tree()
 	if err != nil {
-		m.srv.Bounce(ev.Origin, ev.Stanza, ev.To, ev.From, core.ErrModify, "bad-request", "")
+		m.api.Error(ev, core.ErrModify, "bad-request", "")
 		return true, false
 	}
 	q := tree.FirstChild()
@@ -181,35 +212,6 @@ func (m *Module) root(ev *core.Event) (handled, root bool) {
 // defines; the router fires the payload events for sets as well.
 func isQuery(ev *core.Event) bool {
 	return string(ev.Stanza.Type()) == "get"
-}
-
-func identity(b *stanza.Builder, id core.Identity) {
-	b.Start("identity").Attr("category", id.Category).Attr("type", id.Type)
-	if id.Name != "" {
-		b.Attr("name", id.Name)
-	}
-	b.End()
-}
-
-// result starts the iq result to ev's stanza: from the address the sender
-// wrote, which for the sender's own bare JID is that bare JID (RFC 6120
-// §8.1.2.1), to the sender's full JID.
-func result(ev *core.Event) *stanza.Builder {
-	b := new(stanza.Builder)
-	b.Reset(nil).Start("iq").Attr("type", "result")
-	if id := ev.Stanza.ID(); id != nil {
-		b.AttrBytes("id", id)
-	}
-	b.Attr("from", ev.To.String()).Attr("to", ev.From.String())
-	return b
-}
-
-// reply sends out to the session the stanza came from, through its
-// outbound path.
-func reply(ev *core.Event, out []byte) {
-	if ev.Origin != nil {
-		ev.Origin.SendFor(ev.Origin, out)
-	}
 }
 
 var _ core.Module = (*Module)(nil)

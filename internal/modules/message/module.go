@@ -4,6 +4,7 @@ package message
 
 import (
 	"xmppd/internal/core"
+	"xmppd/internal/stanza"
 )
 
 func init() {
@@ -18,9 +19,9 @@ type Module struct {
 // Load hooks the delivery handlers.
 func (m *Module) Load(api *core.API) error {
 	m.srv = api.Server()
-	api.Hook("message/full", core.PriorityDelivery, m.toFull)
-	api.Hook("message/bare", core.PriorityDelivery, m.toBare)
-	api.Hook("iq/full", core.PriorityDelivery, m.iqToFull)
+	api.Hook(core.StanzaEvent(stanza.Message, core.TargetFull), core.PriorityDelivery, m.toFull)
+	api.Hook(core.StanzaEvent(stanza.Message, core.TargetBare), core.PriorityDelivery, m.toBare)
+	api.Hook(core.StanzaEvent(stanza.IQ, core.TargetFull), core.PriorityDelivery, m.iqToFull)
 	return nil
 }
 

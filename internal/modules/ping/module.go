@@ -6,7 +6,7 @@
 package ping
 
 import (
-	"strconv"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -18,10 +18,6 @@ import (
 
 // NS is the namespace of XEP-0199.
 const NS = "urn:xmpp:ping"
-
-// idPrefix starts the id of every keepalive ping, so that answers to them
-// are told apart from answers to anything else the server asked.
-const idPrefix = "xmppd-ping-"
 
 // MinKeepalive is the shortest keepalive interval accepted: a client needs
 // a round trip to answer, and shorter rounds would only cost battery.
@@ -46,32 +42,32 @@ func readKeepalive(opts *config.Reader) time.Duration {
 
 // Module answers pings and runs the keepalive.
 type Module struct {
+	api      *core.API
 	host     *core.Host
 	interval time.Duration
 	key      *core.Key
-	seq      atomic.Uint64
 
 	sent, timeouts *core.Counter
 }
 
-// state is what the keepalive keeps on a session: the sequence number of
-// the ping not answered yet, 0 when none is outstanding.
-type state struct {
-	pending atomic.Uint64
-	closed  atomic.Bool
-}
+// waiting is what the keepalive keeps on a session: whether a ping to it
+// is still unanswered, so that a round sends it no second one.
+type waiting struct{ atomic.Bool }
+
+// payload is the <ping/> of every keepalive ping (XEP-0199 §4.1).
+var payload = []byte("<ping xmlns='" + NS + "'/>")
 
 // Load reads the keepalive option, answers pings to the server and starts
 // the keepalive rounds when the interval is not 0.
 func (m *Module) Load(api *core.API) error {
-	m.host = api.Host()
+	m.api, m.host = api, api.Host()
 	m.interval = readKeepalive(api.Options())
 
 	api.AddFeature(NS)
 	// XEP-0199 §4.2: a ping to the server, or with no 'to' or the client's
 	// own bare JID, which the server handles as if sent to itself.
-	api.Hook("iq/"+core.TargetHost+"/"+NS+":ping", core.PriorityModule, m.pong)
-	api.Hook("iq/"+core.TargetSelf+"/"+NS+":ping", core.PriorityModule, m.pong)
+	api.Hook(core.IQEvent(core.TargetHost, NS, "ping"), core.PriorityModule, m.pong)
+	api.Hook(core.IQEvent(core.TargetSelf, NS, "ping"), core.PriorityModule, m.pong)
 
 	m.sent = api.Counter("keepalive_sent", "keepalive pings sent to clients")
 	m.timeouts = api.Counter("keepalive_timeouts", "client streams closed for not answering a keepalive ping")
@@ -79,10 +75,6 @@ func (m *Module) Load(api *core.API) error {
 		return nil
 	}
 	m.key = core.NewKey("ping")
-	// The client answers to the server (to='domain', XEP-0199 §4.1) or,
-	// from some clients, with no 'to' at all.
-	api.Hook("iq/"+core.TargetHost, core.PriorityModule, m.answer)
-	api.Hook("iq/"+core.TargetSelf, core.PriorityModule, m.answer)
 	api.Every(m.interval, m.round)
 	return nil
 }
@@ -94,75 +86,44 @@ func (m *Module) pong(ev *core.Event) bool {
 	}
 	// From the address the client wrote: the domain, or its own bare JID
 	// on whose behalf the server answers (RFC 6120 §8.1.2.1).
-	core.Result(ev, nil)
+	m.api.Result(ev, nil)
 	return true
 }
 
-// answer takes a client's answer to the keepalive ping it was sent. A
-// result and an error both prove the stream alive (XEP-0199 §4.1: a client
-// without ping support answers service-unavailable).
-func (m *Module) answer(ev *core.Event) bool {
-	typ := string(ev.Stanza.Type())
-	if (typ != "result" && typ != "error") || ev.Origin == nil {
-		return false
-	}
-	st, _ := ev.Origin.Get(m.key).(*state)
-	if st == nil {
-		return false
-	}
-	n, ok := parseID(ev.Stanza.ID())
-	if !ok {
-		return false
-	}
-	// An answer to an earlier round, come late, is still taken (and
-	// dropped): nothing else asked for it.
-	st.pending.CompareAndSwap(n, 0)
-	return true
-}
-
-// round is one keepalive round: a session that left the previous round's
-// ping unanswered is closed, every other one gets a new ping. So a dead
-// client is gone between one and two intervals after its last answer.
+// round pings every bound session that has answered the last ping it got.
+// A ping unanswered after an interval closes the stream, so a dead client
+// is gone between one and two intervals after its last answer.
 func (m *Module) round() {
 	for _, s := range m.host.AllSessions() {
-		st, _ := s.Get(m.key).(*state)
-		if st == nil {
-			st = &state{}
-			s.Set(m.key, st)
+		w, _ := s.Get(m.key).(*waiting)
+		if w == nil {
+			w = &waiting{}
+			s.Set(m.key, w)
 		}
-		if st.closed.Load() {
-			continue // closing: it stays listed until its connection is gone
+		if !w.CompareAndSwap(false, true) {
+			continue // still waiting, or closing
 		}
-		if st.pending.Load() != 0 {
-			st.closed.Store(true)
-			m.timeouts.Inc()
-			s.Close(stream.ConnectionTimeout, "no answer to a ping within "+m.interval.String())
+		err := m.api.SendIQ(s, "get", payload, m.interval, func(_ *stanza.Stanza, err error) {
+			// A result and an error both prove the stream alive (XEP-0199
+			// §4.1: a client without ping support answers
+			// service-unavailable).
+			if err == nil || errors.As(err, new(*core.StanzaError)) {
+				w.Store(false)
+				return
+			}
+			if errors.Is(err, core.ErrIQTimeout) {
+				// w stays set: the session is closing, and stays listed
+				// until its connection is gone.
+				m.timeouts.Inc()
+				s.Close(stream.ConnectionTimeout, "no answer to a ping within "+m.interval.String())
+			}
+		})
+		if err != nil {
+			w.Store(false) // gone already, or too much waits: next round
 			continue
 		}
-		n := m.seq.Add(1)
-		// Recorded before sending: the answer may arrive before Send returns.
-		st.pending.Store(n)
 		m.sent.Inc()
-		s.Send(pingIQ(m.host.Name, s.JID.String(), n))
 	}
-}
-
-// pingIQ is the server-to-client ping of XEP-0199 §4.1.
-func pingIQ(from, to string, n uint64) []byte {
-	var b stanza.Builder
-	b.Reset(make([]byte, 0, 128)).Start("iq").Attr("type", "get").Attr("id", idPrefix+strconv.FormatUint(n, 10)).
-		Attr("from", from).Attr("to", to)
-	b.Start("ping").Attr("xmlns", NS).End()
-	return b.Bytes()
-}
-
-// parseID returns the sequence number of a keepalive ping's id.
-func parseID(id []byte) (uint64, bool) {
-	if len(id) <= len(idPrefix) || string(id[:len(idPrefix)]) != idPrefix {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(id[len(idPrefix):]), 10, 64)
-	return n, err == nil && n != 0
 }
 
 var _ core.Module = (*Module)(nil)

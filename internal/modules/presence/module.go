@@ -1,18 +1,24 @@
 // Package presence implements presence (RFC 6121 §4) and presence
 // subscriptions (RFC 6121 §3) for local users: broadcast to subscribers,
 // probes answered from the sessions' last presence, directed presence, and
-// the subscription handshake, whose states live in the roster module.
+// the subscription handshake, whose states live in the roster module. It
+// fires EventAvailable and EventUnavailable for modules that act on a
+// session's presence (PEP).
 package presence
 
 import (
 	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/modules/roster"
+	"xmppd/internal/stanza"
 )
 
 func init() {
 	core.Register(core.ModuleInfo{Name: "presence", Auto: true, New: func() core.Module { return &Module{} },
-		Options: func(r *config.Reader) { readMaxDirected(r) }})
+		Options: func(r *config.Reader) { readMaxDirected(r) },
+		// Without rosters there are no subscriptions, but presence still
+		// reaches the user's own resources and directed addressees.
+		Optional: []string{roster.Service}})
 }
 
 // readMaxDirected reads the module's options, for Load and for the
@@ -44,11 +50,11 @@ func (m *Module) Load(api *core.API) error {
 	m.maxDirected = readMaxDirected(api.Options())
 	m.broadcasts = api.Counter("broadcasts", "presence broadcasts of local users")
 	m.subscriptions = api.Counter("subscriptions", "subscription stanzas processed")
-	api.Hook("presence/self", core.PriorityModule, m.onSelf)
-	api.Hook("presence/bare", core.PriorityModule, m.onBare)
-	api.Hook("presence/full", core.PriorityModule, m.onFull)
-	api.Hook("resource-bind", core.PriorityModule, m.onBind)
-	api.Hook("resource-unbind", core.PriorityModule, m.onUnbind)
+	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetSelf), core.PriorityModule, m.onSelf)
+	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetBare), core.PriorityModule, m.onBare)
+	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetFull), core.PriorityModule, m.onFull)
+	api.Hook(core.EventResourceBind, core.PriorityModule, m.onBind)
+	api.Hook(core.EventResourceUnbind, core.PriorityModule, m.onUnbind)
 	api.Hook(roster.EventRemoved, core.PriorityModule, m.onRemoved)
 	return nil
 }

@@ -55,7 +55,7 @@ func (m *Module) onBind(ev *core.Event) bool {
 func (m *Module) onUnbind(ev *core.Event) bool {
 	s := ev.Origin
 	from := s.JID.String()
-	m.offline(nil, s, func(to string) []byte { return build("unavailable", from, to) })
+	m.offline(nil, s, nil, func(to string) []byte { return build("unavailable", from, to) })
 	return false
 }
 
@@ -71,7 +71,7 @@ func (m *Module) onSelf(ev *core.Event) bool {
 	case "unavailable":
 		s, st := ev.Origin, ev.Stanza
 		from := []byte(s.JID.String())
-		m.offline(s, s, func(to string) []byte { return st.AppendWithAddrs(nil, from, []byte(to)) })
+		m.offline(s, s, st, func(to string) []byte { return st.AppendWithAddrs(nil, from, []byte(to)) })
 	case "error", "probe", roster.Subscribe, roster.Subscribed, roster.Unsubscribe, roster.Unsubscribed:
 		// Without an addressee there is nothing to do.
 	default:
@@ -135,6 +135,9 @@ func (m *Module) available(ev *core.Event) {
 		m.probe(s)
 		m.pending(s)
 	}
+	c := &Change{Initial: initial, Priority: prio}
+	c.Caps, _ = CapsOf(st)
+	m.api.Fire(EventAvailable, &core.Event{Host: s.Host, Origin: s, Stanza: st, From: s.JID, To: ev.To, Data: c})
 }
 
 // priority reads <priority/> (RFC 6121 §4.7.2.3): out-of-range values are
@@ -158,8 +161,9 @@ func priority(st *stanza.Stanza) int {
 
 // offline ends s's availability: the unavailable presence made by mk goes
 // to everyone who saw it available and to the directed-presence list
-// (RFC 6121 §4.5.2, §4.6.3), once, however many times it is called.
-func (m *Module) offline(origin, s *core.Session, mk func(to string) []byte) {
+// (RFC 6121 §4.5.2, §4.6.3), once, however many times it is called. st is
+// the unavailable presence the client sent, nil when the session ended.
+func (m *Module) offline(origin, s *core.Session, st *stanza.Stanza, mk func(to string) []byte) {
 	stt := stateOf(s)
 	if stt == nil {
 		return
@@ -178,6 +182,7 @@ func (m *Module) offline(origin, s *core.Session, mk func(to string) []byte) {
 			// session that ends (origin nil) is past hearing it.
 			s.SendFor(origin, mk(s.JID.Bare().String()))
 		}
+		m.api.Fire(EventUnavailable, &core.Event{Host: s.Host, Origin: s, Stanza: st, From: s.JID})
 		return
 	}
 	for _, d := range directed {
@@ -469,4 +474,3 @@ func build(typ, from, to string) []byte {
 	}
 	return b.Bytes()
 }
-

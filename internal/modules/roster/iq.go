@@ -197,7 +197,7 @@ func (m *Module) removeItem(ev *core.Event, user, contact string) {
 	m.sets.Inc()
 	rm := &Removal{Item: old, r: m.roster, origin: s, user: user}
 	to, _ := jid.Parse(contact)
-	s.Host.Events.Fire(EventRemoved, &core.Event{Host: s.Host, Origin: s, From: s.JID.Bare(), To: to, Data: rm})
+	m.api.Fire(EventRemoved, &core.Event{Origin: s, From: s.JID.Bare(), To: to, Data: rm})
 	rm.Push()
 	core.Result(ev, nil)
 }

@@ -60,9 +60,11 @@ func (m *Module) Load(api *core.API) error {
 	// Roster writes are durable: a contact a user added must not vanish in
 	// a power cut, which on a router is an everyday event.
 	m.roster = &Roster{host: api.Host(), m: api.Map("roster", true), max: m.maxItems}
-	api.OnUnload(register(api.Host(), m.roster))
-	api.Hook("iq/self/"+NS+":query", core.PriorityModule, m.onSelf)
-	api.Hook("iq/bare/"+NS+":query", core.PriorityModule, m.onOther)
+	if err := api.Provide(Service, m.roster); err != nil {
+		return err
+	}
+	api.Hook(core.IQEvent(core.TargetSelf, NS, "query"), core.PriorityModule, m.onSelf)
+	api.Hook(core.IQEvent(core.TargetBare, NS, "query"), core.PriorityModule, m.onOther)
 	return nil
 }
 

@@ -31,34 +31,17 @@ type Roster struct {
 // add a record to a roster that already holds max_items of them.
 var ErrFull = errors.New("roster: the roster is full")
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[*core.Host]*Roster{}
-)
+// Service is the name under which the module offers its *Roster to other
+// modules (core.API.Provide).
+const Service = "roster"
 
 // For returns the roster store of host h, or nil when the roster module is
 // not loaded there. Other modules reach rosters of any local host this way,
-// since a stanza between two hosts changes the rosters of both.
+// since a stanza between two hosts changes the rosters of both; they name
+// "roster" in their ModuleInfo.Requires or Optional, so that it loads first.
 func For(h *core.Host) *Roster {
-	if h == nil {
-		return nil
-	}
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	return registry[h]
-}
-
-func register(h *core.Host, r *Roster) (unregister func()) {
-	registryMu.Lock()
-	registry[h] = r
-	registryMu.Unlock()
-	return func() {
-		registryMu.Lock()
-		if registry[h] == r {
-			delete(registry, h)
-		}
-		registryMu.Unlock()
-	}
+	r, _ := core.ServiceOf[*Roster](h, Service)
+	return r
 }
 
 // Read-modify-write of a user's roster runs under one of these locks, chosen
@@ -322,4 +305,3 @@ func appendItem(b *stanza.Builder, it *Item, remove bool) {
 	}
 	b.End()
 }
-

@@ -31,7 +31,7 @@ type Module struct{}
 func (m *Module) Load(api *core.API) error {
 	api.Options().Unknown()
 	api.AddFeature(NS)
-	api.Hook("iq/"+core.TargetHost+"/"+NS+":time", core.PriorityModule, m.answer)
+	api.Hook(core.IQEvent(core.TargetHost, NS, "time"), core.PriorityModule, m.answer)
 	return nil
 }
 

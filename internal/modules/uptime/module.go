@@ -47,7 +47,7 @@ func (m *Module) Load(api *core.API) error {
 	m.status = readStatus(api.Options())
 	m.queries = api.Counter("queries", "XEP-0012 queries answered")
 	api.AddFeature(NS)
-	api.Hook("iq/host/"+NS+":query", core.PriorityModule, m.query)
+	api.Hook(core.IQEvent(core.TargetHost, NS, "query"), core.PriorityModule, m.query)
 	api.HandleHTTP("", http.HandlerFunc(m.serveHTTP))
 	return nil
 }

@@ -72,11 +72,10 @@ func TestUptime(t *testing.T) {
 		t.Fatalf("got %s (%v)", got, err)
 	}
 
-	// The HTTP route answers through the server's route table.
-	w := httptest.NewRecorder()
-	s.HTTP.ServeHTTP(w, httptest.NewRequest("GET", "/uptime/", nil))
-	if w.Code != 200 || !strings.Contains(w.Body.String(), `"seconds":`) {
-		t.Fatalf("http: %d %s", w.Code, w.Body.String())
+	// The HTTP route answers through the server's route table, for the
+	// module's host.
+	if code, body := get(s, "localhost", "/uptime/"); code != 200 || !strings.Contains(body, `"seconds":`) {
+		t.Fatalf("http: %d %s", code, body)
 	}
 	if !slices.Contains(s.Host("localhost").Features(), uptime.NS) {
 		t.Fatal("feature not advertised")
@@ -94,5 +93,43 @@ func TestUnknownOption(t *testing.T) {
 	_, err := xmpptest.StartErr(t, "config module 'uptime'\n\toption bogus '1'\n")
 	if err == nil || !strings.Contains(err.Error(), "bogus") || !strings.Contains(err.Error(), "test.uci:") {
 		t.Fatalf("got %v, want an error naming the option and its line", err)
+	}
+}
+
+// get requests path from the server's HTTP routes as for host.
+func get(s *xmpptest.Server, host, path string) (int, string) {
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", path, nil)
+	req.Host = host
+	s.HTTP.ServeHTTP(w, req)
+	return w.Code, w.Body.String()
+}
+
+// TestRoutePerHost: two hosts running the module have a route each, chosen
+// by the request's host, and unloading it from one host leaves the other's.
+func TestRoutePerHost(t *testing.T) {
+	other := "config host 'other'\n\toption domain 'other.example'\n"
+	s := xmpptest.Start(t, other)
+	for _, host := range []string{"localhost", "other.example:5280", "OTHER.example."} {
+		if code, body := get(s, host, "/uptime/"); code != 200 || !strings.Contains(body, `"seconds":`) {
+			t.Errorf("%s: %d %s", host, code, body)
+		}
+	}
+	if code, _ := get(s, "stranger.example", "/uptime/"); code != 404 {
+		t.Errorf("a host the server does not serve got %d", code)
+	}
+	if want := []string{"localhost/uptime/", "other.example/uptime/"}; !slices.Equal(s.HTTP.Paths(), want) {
+		t.Errorf("paths %q, want %q", s.HTTP.Paths(), want)
+	}
+
+	uci := strings.Replace(s.UCI, other, other+"\tlist modules_disabled 'uptime'\n", 1)
+	if _, err := s.Reload(t, uci); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(s, "other.example", "/uptime/"); code != 404 {
+		t.Errorf("other.example, which unloaded the module, still answers: %d", code)
+	}
+	if code, _ := get(s, "localhost", "/uptime/"); code != 200 {
+		t.Errorf("localhost lost its route when other.example unloaded the module: %d", code)
 	}
 }

@@ -50,7 +50,7 @@ func (m *Module) Load(api *core.API) error {
 	}
 	m.payload = query(buildversion.Version, osName)
 	api.AddFeature(NS)
-	api.Hook("iq/"+core.TargetHost+"/"+NS+":query", core.PriorityModule, m.answer)
+	api.Hook(core.IQEvent(core.TargetHost, NS, "query"), core.PriorityModule, m.answer)
 	return nil
 }
 
