@@ -17,4 +17,6 @@ import (
 	_ "xmppd/internal/modules/time"
 	_ "xmppd/internal/modules/uptime"
 	_ "xmppd/internal/modules/version"
+	// Account data: vcard-temp and private XML storage (XEP-0054, XEP-0049).
+	_ "xmppd/internal/modules/vcard"
 )
