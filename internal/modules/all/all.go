@@ -11,6 +11,10 @@ import (
 	_ "xmppd/internal/modules/message"
 	_ "xmppd/internal/modules/presence"
 	_ "xmppd/internal/modules/roster"
+	// What everyday clients expect of an IM server (XEP-0160, XEP-0280, XEP-0191).
+	_ "xmppd/internal/modules/blocking"
+	_ "xmppd/internal/modules/carbons"
+	_ "xmppd/internal/modules/offline"
 	// Discovery and small services (XEP-0030, XEP-0199, XEP-0092, XEP-0202).
 	_ "xmppd/internal/modules/disco"
 	_ "xmppd/internal/modules/ping"
@@ -18,5 +22,6 @@ import (
 	_ "xmppd/internal/modules/uptime"
 	_ "xmppd/internal/modules/version"
 	// Account data: vcard-temp and private XML storage (XEP-0054, XEP-0049).
+	_ "xmppd/internal/modules/private"
 	_ "xmppd/internal/modules/vcard"
 )
