@@ -11,6 +11,8 @@ import (
 	_ "xmppd/internal/modules/message"
 	_ "xmppd/internal/modules/presence"
 	_ "xmppd/internal/modules/roster"
+	// Entity capabilities and publish-subscribe (XEP-0115, XEP-0060, XEP-0163).
+	_ "xmppd/internal/modules/caps"
 	// What everyday clients expect of an IM server (XEP-0160, XEP-0280, XEP-0191).
 	_ "xmppd/internal/modules/blocking"
 	_ "xmppd/internal/modules/carbons"

@@ -1,0 +1,4 @@
+package caps
+
+// Verify is verify, for the tests.
+var Verify = verify
