@@ -84,6 +84,8 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "modules_disabled unknown", host: "\tlist modules_disabled 'verison'\n"},
 		{name: "modules_disabled known", ok: true, host: "\tlist modules_disabled 'version'\n"},
 		{name: "host lists a server-wide module", host: "\tlist modules_disabled 'c2s'\n"},
+		{name: "requirement loads with its user", ok: true, main: "\tlist modules_enabled 'test_needs_flaky'\n"},
+		{name: "requirement disabled", main: "\tlist modules_enabled 'test_needs_flaky'\n", host: "\tlist modules_disabled 'test_flaky'\n"},
 		{name: "cert missing", host: fmt.Sprintf("\toption cert '%s/none.crt'\n\toption key '%s/none.key'\n", dir, dir)},
 		{name: "cert not PEM", host: fmt.Sprintf("\toption cert '%s'\n\toption key '%s'\n", notPEM, notPEM)},
 		{name: "data_dir is a file", main: fmt.Sprintf("\toption data_dir '%s'\n", aFile)},

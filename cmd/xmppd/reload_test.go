@@ -24,6 +24,11 @@ func init() {
 		Options: func(r *config.Reader) { r.Bool("fail", false); r.Unknown() }})
 }
 
+// test_needs_flaky requires test_flaky, for the checks of requirements.
+func init() {
+	core.Register(core.ModuleInfo{Name: "test_needs_flaky", Requires: []string{"test_flaky"}, New: func() core.Module { return flaky{} }})
+}
+
 func (flaky) Load(api *core.API) error {
 	if api.Options().Bool("fail", false) {
 		return errors.New("told to fail")

@@ -18,7 +18,7 @@ func init() {
 		Options: func(r *config.Reader) { readMaxDirected(r) },
 		// Without rosters there are no subscriptions, but presence still
 		// reaches the user's own resources and directed addressees.
-		Optional: []string{roster.Service}})
+		Optional: []string{"roster"}})
 }
 
 // readMaxDirected reads the module's options, for Load and for the
