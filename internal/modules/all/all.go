@@ -14,6 +14,7 @@ import (
 	// Entity capabilities and publish-subscribe (XEP-0115, XEP-0060, XEP-0163).
 	_ "xmppd/internal/modules/caps"
 	// What everyday clients expect of an IM server (XEP-0160, XEP-0280, XEP-0191).
+	_ "xmppd/internal/modules/carbons"
 	_ "xmppd/internal/modules/offline"
 	// Discovery and small services (XEP-0030, XEP-0199, XEP-0092, XEP-0202).
 	_ "xmppd/internal/modules/disco"
