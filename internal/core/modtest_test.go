@@ -90,6 +90,25 @@ func init() {
 	}
 	reg(core.ModuleInfo{Name: "test_ghttp", Global: true, New: func() core.Module { return loader(serve) }})
 	reg(core.ModuleInfo{Name: "test_hhttp", New: func() core.Module { return loader(serve) }})
+	// test_comp serves comp.<host>, answering the echo query there with its
+	// option tag.
+	reg(core.ModuleInfo{Name: "test_comp",
+		Options: func(r *config.Reader) { r.String("tag", ""); r.Unknown() },
+		New: func() core.Module {
+			return loader(func(a *core.API) error {
+				tag := a.Options().String("tag", "")
+				a.Options().Unknown()
+				comp, err := a.AddComponent("comp")
+				if err != nil {
+					return err
+				}
+				a.HookOn(comp, core.IQEvent(core.TargetHost, "urn:xmppd:test:echo", "query"), core.PriorityModule, func(ev *core.Event) bool {
+					a.Result(ev, []byte("<query xmlns='urn:xmppd:test:echo'>"+tag+"</query>"))
+					return true
+				})
+				return nil
+			})
+		}})
 	// test_api hands its API to the tests.
 	reg(core.ModuleInfo{Name: "test_api", New: func() core.Module {
 		return loader(func(a *core.API) error { apis <- a; return nil })

@@ -125,3 +125,47 @@ func TestReloadNoFallbackWindow(t *testing.T) {
 		}))
 	}
 }
+
+// TestReloadComponent: a module serving a component domain, which only one
+// instance can hold, is replaced in place by a reload, and loaded again
+// with its old options when the reload fails.
+func TestReloadComponent(t *testing.T) {
+	dir := t.TempDir()
+	uci := func(tag, fail string) string {
+		return testUCI(dir, "\tlist modules_enabled 'test_comp'\n\tlist modules_enabled 'test_fail'\n", "") +
+			"config module 'test_comp'\n\toption tag '" + tag + "'\nconfig module 'test_fail'\n\toption fail '" + fail + "'\n"
+	}
+	srv, err := startUCI(t, uci("a", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l recorder
+	s := bind(t, srv, "juliet@localhost", "balcony", &l)
+	ask := func() string {
+		srv.Route(s, readStanza(t, "<iq type='get' id='c' to='comp.localhost'><query xmlns='urn:xmppd:test:echo'/></iq>"))
+		out := strings.Join(l.take(), "")
+		if i, j := strings.Index(out, "echo'>"), strings.Index(out, "</query>"); i >= 0 && j > i {
+			return out[i+len("echo'>") : j]
+		}
+		return out
+	}
+	if got := ask(); got != "a" {
+		t.Fatalf("comp.localhost answers %q", got)
+	}
+	if _, err := srv.Reload(parseUCI(t, uci("b", "1"))); !errors.Is(err, core.ErrNotApplied) {
+		t.Fatalf("reload error %v", err)
+	}
+	if got := ask(); got != "a" {
+		t.Errorf("after a failed reload comp.localhost answers %q, want a", got)
+	}
+	if _, err := srv.Reload(parseUCI(t, uci("b", "0"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(); got != "b" {
+		t.Errorf("after the reload comp.localhost answers %q, want b", got)
+	}
+	srv.Stop()
+	if srv.Host("comp.localhost") != nil {
+		t.Error("the component outlived its module")
+	}
+}
