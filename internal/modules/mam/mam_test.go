@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -626,5 +627,44 @@ func TestArchiveSurvivesRestart(t *testing.T) {
 	juliet = login(t, s, "juliet")
 	if p := juliet.query(t, "", ""); p.bodies() != "kept" {
 		t.Fatalf("after restart: %q", p.bodies())
+	}
+}
+
+// TestAccountFeatures: MAM is advertised on the account's bare JID
+// (XEP-0313 §7.1).
+func TestAccountFeatures(t *testing.T) {
+	s := start(t, "")
+	juliet := login(t, s, "juliet")
+	var info struct {
+		Features []struct {
+			Var string `xml:"var,attr"`
+		} `xml:"feature"`
+	}
+	if cond := juliet.iq(t, "<iq type='get' to='juliet@localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", &info); cond != "" {
+		t.Fatal(cond)
+	}
+	var have []string
+	for _, f := range info.Features {
+		have = append(have, f.Var)
+	}
+	for _, want := range []string{mam.NS, mam.NSExtended, mam.NSSID} {
+		if !slices.Contains(have, want) {
+			t.Errorf("account features %v lack %s", have, want)
+		}
+	}
+}
+
+// TestOfflineCopyHasStanzaID: a message kept for an offline recipient is
+// archived at once and handed over later with its stanza-id.
+func TestOfflineCopyHasStanzaID(t *testing.T) {
+	s := start(t, "")
+	juliet := login(t, s, "juliet")
+	juliet.send(t, "<message to='romeo@localhost' type='chat'><body>while you were out</body></message>")
+	juliet.query(t, "", "") // handled
+	romeo := login(t, s, "romeo")
+	m := romeo.next(t)
+	p := romeo.query(t, "", "")
+	if m.Body != "while you were out" || len(m.StanzaIDs) != 1 || len(p.items) != 1 || m.StanzaIDs[0].ID != p.items[0].Result.ID {
+		t.Fatalf("delivered %+v, archive %q", m, p.bodies())
 	}
 }
