@@ -29,4 +29,6 @@ import (
 	_ "xmppd/internal/modules/vcard"
 	// In-band registration (XEP-0077), loaded only where enabled.
 	_ "xmppd/internal/modules/register"
+	// Ad-hoc commands and service administration (XEP-0050, XEP-0133).
+	_ "xmppd/internal/modules/adhoc"
 )
