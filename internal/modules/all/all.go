@@ -11,9 +11,13 @@ import (
 	_ "xmppd/internal/modules/message"
 	_ "xmppd/internal/modules/presence"
 	_ "xmppd/internal/modules/roster"
+	// Mobile clients (XEP-0198, XEP-0352).
+	_ "xmppd/internal/modules/smacks"
 	// Entity capabilities and publish-subscribe (XEP-0115, XEP-0060, XEP-0163).
 	_ "xmppd/internal/modules/caps"
+	_ "xmppd/internal/modules/pubsub"
 	// What everyday clients expect of an IM server (XEP-0160, XEP-0280, XEP-0191).
+	_ "xmppd/internal/modules/blocking"
 	_ "xmppd/internal/modules/carbons"
 	_ "xmppd/internal/modules/offline"
 	// Message archive (XEP-0313, XEP-0359).
