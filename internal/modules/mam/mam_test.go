@@ -424,6 +424,9 @@ func TestQueryErrors(t *testing.T) {
 	juliet := login(t, s, "juliet")
 	juliet.send(t, "<message to='romeo@localhost' type='chat'><body>x</body></message>")
 	known := juliet.query(t, "", "").fin.Set.First
+	if known == "" {
+		t.Fatal("the message was not archived")
+	}
 	// An id that could be ours but is not in this archive.
 	unknown := known[:len(known)-1] + map[bool]string{true: "1", false: "0"}[known[len(known)-1] == '0']
 	form := func(fields string) string {
