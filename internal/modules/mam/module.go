@@ -64,7 +64,11 @@ func readOptions(r *config.Reader) options {
 		expires: r.Duration("archive_expires", DefaultExpires, 0, 100*365*24*time.Hour),
 		maxPage: r.Int("max_page", DefaultMaxPage, 1, 1000),
 		policy:  r.Enum("default_policy", Always, Always, Roster, Never),
-		durable: r.Bool("durable", true),
+		// Not synced by default: the archive is a copy of what was
+		// delivered (offline storage, which is the only copy, syncs), and
+		// an fsync per message wears a router's flash and costs the
+		// sender milliseconds.
+		durable: r.Bool("durable", false),
 	}
 	r.Unknown()
 	return o
