@@ -57,7 +57,7 @@ func login(t *testing.T, s *xmpptest.Server, user string, notify ...string) *cli
 		}
 		e.Flush()
 		raw := xmlnsAttr.ReplaceAllString(buf.String(), "")
-		if start.Name.Local == "iq" && attr(start, "type") == "get" && strings.Contains(raw, "disco#info") {
+		if start.Name.Local == "iq" && attr(start, "type") == "get" && strings.Contains(buf.String(), "disco#info") {
 			var q struct {
 				Query struct {
 					Node string `xml:"node,attr"`

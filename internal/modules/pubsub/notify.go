@@ -188,6 +188,7 @@ func (m *Module) broadcast(f face, n *node, ev *event) {
 		if h == nil {
 			continue
 		}
+
 		h.Sessions(local, wants)
 	}
 }
