@@ -11,6 +11,7 @@ import (
 
 	"xmppd/internal/config"
 	"xmppd/internal/core"
+	"xmppd/internal/modules/presence"
 	"xmppd/internal/stanza"
 )
 
@@ -27,11 +28,6 @@ const Feature = "msgoffline"
 // off over a weekend, small enough that a flood costs a bounded part of the
 // flash.
 const DefaultMaxOffline = 500
-
-// EventAvailable is the presence module's event after a session's
-// available presence was broadcast; initial presence is what hands over
-// the stored messages (RFC 6121 §8.5.2.1.1, XEP-0160 §3).
-const EventAvailable = "presence-available"
 
 // readQuota reads the module's options, for Load and for the configuration
 // checks alike: the most messages kept per account.
@@ -74,7 +70,9 @@ func (m *Module) Load(api *core.API) error {
 	// whose resource is gone (RFC 6121 §8.5.3.2.1 treats it as bare).
 	api.Hook(core.StanzaEvent(stanza.Message, core.TargetBare), core.PriorityStore, m.onMessage)
 	api.Hook(core.StanzaEvent(stanza.Message, core.TargetFull), core.PriorityStore, m.onMessage)
-	api.Hook(EventAvailable, core.PriorityModule, m.onAvailable)
+	// Initial presence, after its broadcast, is what hands over the stored
+	// messages (RFC 6121 §8.5.2.1.1, XEP-0160 §3).
+	api.Hook(presence.EventAvailable, core.PriorityModule, m.onAvailable)
 	return nil
 }
 
