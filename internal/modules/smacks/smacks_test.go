@@ -1,0 +1,390 @@
+package smacks_test
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"xmppd/internal/jid"
+	"xmppd/internal/xmpptest"
+)
+
+const (
+	smNS   = "urn:xmpp:sm:3"
+	ping   = "<iq type='get' id='%s'><ping xmlns='urn:xmpp:ping'/></iq>"
+	shortH = "config module 'smacks'\n\toption hibernation_time '1s'\n"
+)
+
+// waitFor polls cond until it holds, or fails the test after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting: " + what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// detached waits until the server has seen the connection of full die.
+func detached(t *testing.T, s *xmpptest.Server, full string) {
+	t.Helper()
+	j, _ := jid.Parse(full)
+	waitFor(t, full+" detached", func() bool {
+		sess := s.Host("localhost").Session(j)
+		return sess == nil || sess.Link() == nil
+	})
+}
+
+// gone waits until full is no longer bound.
+func gone(t *testing.T, s *xmpptest.Server, full string) {
+	t.Helper()
+	j, _ := jid.Parse(full)
+	waitFor(t, full+" unbound", func() bool { return s.Host("localhost").Session(j) == nil })
+}
+
+// TestFeatureAndEnable: <sm/> is offered after authentication only;
+// <enable/> before binding, and a second one, are unexpected requests.
+func TestFeatureAndEnable(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI)
+	s.AddUser(t, "juliet", "balcony")
+	r := dial(t, s)
+	r.send(header)
+	if f := r.expect("</stream:features>"); strings.Contains(f, smNS) {
+		t.Fatalf("stream management offered before authentication: %s", f)
+	}
+	r.got.Reset()
+	r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldABiYWxjb255</auth>")
+	r.expect("<success")
+	r.got.Reset()
+	r.send(header)
+	if f := r.expect("</stream:features>"); !strings.Contains(f, "<sm xmlns='"+smNS+"'/>") {
+		t.Fatalf("no <sm/> after authentication: %s", f)
+	}
+	r.got.Reset()
+	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
+	r.expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+	r.got.Reset()
+	r.bind("phone")
+	r.send("<enable xmlns='urn:xmpp:sm:3' resume='true' max='60'/>")
+	if got := r.expect("/>"); !strings.Contains(got, "resume='true' max='60'") {
+		t.Fatalf("enabled: %s", got)
+	}
+	r.got.Reset()
+	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
+	r.expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+}
+
+// TestAckCounters: <r/> gets the count of stanzas the client sent since
+// <enable/>; the server asks for acks after request_every stanzas; an ack
+// of more than was sent ends the stream with handled-count-too-high.
+func TestAckCounters(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI+"config module 'smacks'\n\toption request_every '2'\n")
+	s.AddUser(t, "juliet", "balcony")
+	r := dial(t, s)
+	r.login("juliet", "balcony", "phone")
+	r.send("<iq type='get' id='before'><ping xmlns='urn:xmpp:ping'/></iq>") // not counted: before <enable/>
+	r.expect("id='before'")
+	r.got.Reset()
+	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
+	if got := r.expect("/>"); !strings.Contains(got, "<enabled xmlns='"+smNS+"'/>") {
+		t.Fatalf("enable without resumption: %s", got)
+	}
+	r.got.Reset()
+	for i := range 3 {
+		r.send(fmt.Sprintf(ping, fmt.Sprint("p", i)))
+	}
+	r.send("<r xmlns='urn:xmpp:sm:3'/>")
+	got := r.expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	if !strings.Contains(got, "<r xmlns='urn:xmpp:sm:3'/>") {
+		t.Fatalf("no ack request after 2 stanzas: %s", got)
+	}
+	if n := stanzas(got); n != 3 {
+		t.Fatalf("%d stanzas, want the 3 ping results: %s", n, got)
+	}
+	r.got.Reset()
+	r.send("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	r.send(fmt.Sprintf(ping, "alive"))
+	r.expect("id='alive'")
+	// XEP-0198 §4: 5 acknowledges more than the 4 stanzas sent.
+	r.send("<a xmlns='urn:xmpp:sm:3' h='5'/>")
+	got = r.closed()
+	for _, want := range []string{
+		"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+		"<handled-count-too-high xmlns='urn:xmpp:sm:3' h='5' send-count='4'/>",
+		"</stream:stream>",
+	} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("no %s in %q", want, got)
+		}
+	}
+	gone(t, s, "juliet@localhost/phone")
+}
+
+// TestResumeDeliversOnce: a message sent while the client's connection is
+// dead is delivered once on resumption, and what the client acknowledged
+// is not sent again.
+func TestResumeDeliversOnce(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI)
+	s.AddUser(t, "juliet", "balcony")
+	s.AddUser(t, "romeo", "orchard")
+	j := dial(t, s)
+	j.login("juliet", "balcony", "phone")
+	id := j.enable()
+	j.send("<presence/>")
+	j.send(fmt.Sprintf(ping, "sync"))
+	handled := stanzas(j.expect("id='sync'"))
+	j.take()
+
+	r := dial(t, s)
+	r.login("romeo", "orchard", "r")
+	r.send("<message to='juliet@localhost/phone' type='chat'><body>one</body></message>")
+	j.expect("<body>one</body>")
+	handled += stanzas(j.expect("</message>"))
+	j.take()
+	j.send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", handled))
+	j.send(fmt.Sprintf(ping, "acked"))
+	j.expect("id='acked'")
+	handled++
+	j.c.Close() // the phone loses its network
+	detached(t, s, "juliet@localhost/phone")
+
+	r.send("<message to='juliet@localhost/phone' type='chat'><body>two</body></message>")
+	r.send("<message to='juliet@localhost' type='chat'><body>three</body></message>")
+	r.send(fmt.Sprintf(ping, "routed"))
+	r.expect("id='routed'")
+
+	j2 := dial(t, s)
+	j2.auth("juliet", "balcony")
+	j2.send(fmt.Sprintf("<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%d'/>", id, handled))
+	// Juliet sent <presence/> and two pings since <enable/>.
+	j2.expect("<body>three</body>")
+	got := j2.expect("</message>")
+	if !strings.Contains(got, "<resumed xmlns='urn:xmpp:sm:3' previd='"+id+"' h='3'/>") {
+		t.Fatalf("resumed: %q", got)
+	}
+	got = j2.quiet(300 * time.Millisecond)
+	if strings.Contains(got, "<body>one</body>") || strings.Count(got, "<body>two</body>") != 1 || strings.Count(got, "<body>three</body>") != 1 ||
+		strings.Index(got, "two") > strings.Index(got, "three") {
+		t.Fatalf("after resumption got %q, want two and three once each, in order", got)
+	}
+	received := stanzas(got)
+	j2.take()
+
+	// The session goes on: new messages arrive once, and acknowledging
+	// everything received is no error.
+	r.send("<message to='juliet@localhost/phone' type='chat'><body>four</body></message>")
+	j2.expect("<body>four</body>")
+	j2.expect("</message>")
+	received++
+	j2.send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/><r xmlns='urn:xmpp:sm:3'/>", handled+received))
+	j2.expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	j2.send(fmt.Sprintf(ping, "still"))
+	if got := j2.expect("id='still'"); strings.Contains(got, "stream:error") {
+		t.Fatalf("stream error after resumption: %q", got)
+	}
+	if n, _ := s.Host("localhost").Count(); n != 2 {
+		t.Fatalf("%d sessions bound, want juliet's resumed one and romeo's", n)
+	}
+}
+
+// TestResumeReplacesLiveConnection: a client that resumes before the
+// server noticed its old connection die gets the session; the old
+// connection ends with conflict.
+func TestResumeReplacesLiveConnection(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI)
+	s.AddUser(t, "juliet", "balcony")
+	j := dial(t, s)
+	j.login("juliet", "balcony", "phone")
+	id := j.enable()
+	j2 := dial(t, s)
+	j2.auth("juliet", "balcony")
+	j2.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	j2.expect("<resumed xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	if got := j.closed(); !strings.Contains(got, "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>") {
+		t.Fatalf("old connection got %q", got)
+	}
+	j2.send(fmt.Sprintf(ping, "p"))
+	j2.expect("id='p'")
+	if n, _ := s.Host("localhost").Count(); n != 1 {
+		t.Fatalf("%d sessions bound, want 1", n)
+	}
+}
+
+// TestResumeFailures: unknown, expired and other accounts' ids are
+// item-not-found, after which the stream can still bind; an h above what
+// was sent is handled-count-too-high.
+func TestResumeFailures(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI+shortH)
+	s.AddUser(t, "juliet", "balcony")
+	s.AddUser(t, "romeo", "orchard")
+	notFound := "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+
+	r := dial(t, s)
+	r.auth("juliet", "balcony")
+	r.send("<resume xmlns='urn:xmpp:sm:3' previd='nonsense' h='0'/>")
+	r.expect(notFound)
+	r.got.Reset()
+	r.bind("desk")
+
+	j := dial(t, s)
+	j.login("juliet", "balcony", "phone")
+	id := j.enable()
+	o := dial(t, s)
+	o.auth("romeo", "orchard")
+	o.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	o.expect(notFound)
+
+	j.c.Close()
+	gone(t, s, "juliet@localhost/phone") // after hibernation_time
+	j2 := dial(t, s)
+	j2.auth("juliet", "balcony")
+	j2.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	j2.expect(notFound)
+
+	j3 := dial(t, s)
+	j3.login("juliet", "balcony", "tablet")
+	id = j3.enable()
+	j3.send(fmt.Sprintf(ping, "p"))
+	j3.expect("id='p'")
+	j3.c.Close()
+	detached(t, s, "juliet@localhost/tablet")
+	j4 := dial(t, s)
+	j4.auth("juliet", "balcony")
+	j4.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='2'/>")
+	got := j4.expect("</failed>")
+	if !strings.Contains(got, "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='2' send-count='1'/>") ||
+		!strings.Contains(got, "<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>") {
+		t.Fatalf("resume with h too high: %q", got)
+	}
+	gone(t, s, "juliet@localhost/tablet")
+}
+
+// TestExpiryReroutes: when hibernation runs out, what the session did not
+// acknowledge is not lost: a message to its full JID goes to the
+// account's other resource, one to the bare JID that resource had
+// already is not sent again, and with no resource left a message waits in
+// offline storage.
+func TestExpiryReroutes(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI+shortH)
+	s.AddUser(t, "juliet", "balcony")
+	s.AddUser(t, "romeo", "orchard")
+	j := dial(t, s)
+	j.login("juliet", "balcony", "phone")
+	j.enable()
+	j.send("<presence/>")
+	desk := dial(t, s)
+	desk.login("juliet", "balcony", "desk")
+	desk.send("<presence/>")
+	r := dial(t, s)
+	r.login("romeo", "orchard", "r")
+
+	j.c.Close()
+	detached(t, s, "juliet@localhost/phone")
+	desk.take()
+	r.send("<message to='juliet@localhost/phone' type='chat'><body>to the phone</body></message>")
+	r.send("<message to='juliet@localhost' type='chat'><body>to anyone</body></message>")
+	desk.expect("to anyone")
+	desk.expect("to the phone") // after the hibernation time
+	got := desk.quiet(300 * time.Millisecond)
+	if strings.Count(got, "to anyone") != 1 || strings.Count(got, "to the phone") != 1 {
+		t.Fatalf("the other resource got %q, want each message once", got)
+	}
+	if !strings.Contains(got, "from='romeo@localhost/r'") {
+		t.Fatalf("rerouted message lost its sender: %q", got)
+	}
+	gone(t, s, "juliet@localhost/phone")
+
+	// Alone: the message goes to offline storage.
+	desk.c.Close()
+	gone(t, s, "juliet@localhost/desk")
+	j = dial(t, s)
+	j.login("juliet", "balcony", "phone")
+	j.enable()
+	j.send("<presence/>")
+	j.send(fmt.Sprintf(ping, "sync"))
+	j.expect("id='sync'")
+	j.c.Close()
+	detached(t, s, "juliet@localhost/phone")
+	r.send("<message to='juliet@localhost/phone' type='chat'><body>while away</body></message>")
+	gone(t, s, "juliet@localhost/phone")
+	r.send(fmt.Sprintf(ping, "nobounce"))
+	if got := r.expect("id='nobounce'"); strings.Contains(got, "type='error'") {
+		t.Fatalf("the sender got an error: %q", got)
+	}
+	j = dial(t, s)
+	j.login("juliet", "balcony", "laptop")
+	j.send("<presence/>")
+	if got := j.expect("while away"); !strings.Contains(got, "urn:xmpp:delay") {
+		t.Fatalf("offline delivery: %q", got)
+	}
+}
+
+// TestHibernationBound: past max_hibernated, the oldest hibernated session
+// ends.
+func TestHibernationBound(t *testing.T) {
+	s := xmpptest.Start(t, plainUCI+"config module 'smacks'\n\toption max_hibernated '1'\n")
+	s.AddUser(t, "juliet", "balcony")
+	a := dial(t, s)
+	a.login("juliet", "balcony", "a")
+	a.enable()
+	b := dial(t, s)
+	b.login("juliet", "balcony", "b")
+	b.enable()
+	a.c.Close()
+	detached(t, s, "juliet@localhost/a")
+	b.c.Close()
+	gone(t, s, "juliet@localhost/a")
+	j, _ := jid.Parse("juliet@localhost/b")
+	if sess := s.Host("localhost").Session(j); sess == nil {
+		t.Fatal("the newest hibernated session ended")
+	}
+}
+
+// TestHibernatedSessionCost measures the live heap one hibernated session
+// costs, with one unacknowledged message (README, Storage).
+func TestHibernatedSessionCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a measurement")
+	}
+	const n = 200
+	s := xmpptest.Start(t, plainUCI+"config module 'smacks'\n\toption max_hibernated '1000'\n")
+	for i := range n {
+		s.AddUser(t, fmt.Sprint("user", i), "secret")
+	}
+	s.AddUser(t, "romeo", "orchard")
+	r := dial(t, s)
+	r.login("romeo", "orchard", "r")
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		for range 3 {
+			runtime.GC()
+		}
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for i := range n {
+		c := dial(t, s)
+		user := fmt.Sprint("user", i)
+		c.login(user, "secret", "phone")
+		c.enable()
+		c.send("<presence/>")
+		c.send(fmt.Sprintf(ping, "p"))
+		c.expect("id='p'")
+		c.c.Close()
+		detached(t, s, user+"@localhost/phone")
+		r.send("<message to='" + user + "@localhost/phone' type='chat'><body>a message of a typical size, about a line of text long</body></message>")
+	}
+	r.send(fmt.Sprintf(ping, "done"))
+	r.expect("id='done'")
+	after := heap()
+	per := (int64(after) - int64(before)) / n
+	t.Logf("one hibernated session: about %d bytes of live heap", per)
+	if per > 32<<10 {
+		t.Fatalf("a hibernated session costs %d bytes: something holds its connection", per)
+	}
+}
