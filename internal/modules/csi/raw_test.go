@@ -56,37 +56,6 @@ func (r *rawClient) expect(want string) string {
 	return r.got.String()
 }
 
-// quiet reads for d and returns what came; it is for checking that
-// something does not arrive.
-func (r *rawClient) quiet(d time.Duration) string {
-	buf := make([]byte, 4096)
-	r.c.SetReadDeadline(time.Now().Add(d))
-	for {
-		n, err := r.c.Read(buf)
-		r.got.Write(buf[:n])
-		if err != nil {
-			return r.got.String()
-		}
-	}
-}
-
-// closed waits for the server to close the connection.
-func (r *rawClient) closed() string {
-	r.t.Helper()
-	buf := make([]byte, 4096)
-	r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		n, err := r.c.Read(buf)
-		r.got.Write(buf[:n])
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				r.t.Fatalf("connection not closed; got %q", r.got.String())
-			}
-			return r.got.String()
-		}
-	}
-}
-
 // auth authenticates with PLAIN and restarts the stream: resource binding
 // or resumption comes next. It returns the features after authentication.
 func (r *rawClient) auth(user, pass string) string {
