@@ -16,7 +16,7 @@ func FanoutFunc(h *core.Host, subscribers []string) (func(), error) {
 		return nil, err
 	}
 	for _, s := range subscribers {
-		n.subs[s] = &subscription{jid: s, subid: "x", state: subSubscribed}
+		n.subs[s] = newSubscription(s, "x", subSubscribed)
 	}
 	it := storage.NodeItem{ID: "current", Publisher: "pub@" + h.Name,
 		Payload: []byte("<load xmlns='urn:xmppd:monitor'><avg1>0.42</avg1></load>")}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"xmppd/internal/jid"
 	"xmppd/internal/stanza"
 )
 
@@ -219,11 +220,19 @@ func (c *nodeConfig) set(v, val string, limit int) (ok bool, why string) {
 
 // subscription is one JID's subscription to a node.
 type subscription struct {
-	jid      string // bare or full, as subscribed
+	jid      string  // bare or full, as subscribed
+	addr     jid.JID // jid parsed once, so a publish parses none; zero if unparsable
 	subid    string
 	state    string
 	filter   *filter // nil: every item
 	interval time.Duration
+}
+
+// newSubscription makes a subscription of j, parsed here once rather than
+// on every notification of the fan-out.
+func newSubscription(j, subid, state string) *subscription {
+	addr, _ := jid.Parse(j)
+	return &subscription{jid: j, addr: addr, subid: subid, state: state}
 }
 
 // node is a node's state in memory: configuration, affiliations and
@@ -270,7 +279,7 @@ func (n *node) load(r record) {
 			n.affs[r[i+1]] = r[i+2]
 		case recSub:
 			parts := strings.SplitN(r[i+3], "\x00", 3)
-			s := &subscription{jid: r[i+1], subid: r[i+2], state: parts[0]}
+			s := newSubscription(r[i+1], r[i+2], parts[0])
 			if len(parts) > 1 && parts[1] != "" {
 				s.filter, _ = parseFilter(parts[1])
 			}

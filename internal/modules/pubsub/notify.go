@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"xmppd/internal/core"
-	"xmppd/internal/jid"
 	"xmppd/internal/modules/caps"
 	"xmppd/internal/modules/roster"
 	"xmppd/internal/stanza"
@@ -130,8 +129,8 @@ func (m *Module) broadcast(f face, n *node, ev *event) {
 		return false
 	}
 	for _, sub := range subs {
-		j, err := jid.Parse(sub.jid)
-		if err != nil {
+		j := sub.addr
+		if j.IsZero() {
 			continue
 		}
 		h := m.api.Server().Host(j.Domain())

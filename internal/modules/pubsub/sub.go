@@ -64,7 +64,7 @@ func (m *Module) subscribe(r *request) {
 	if !ok {
 		return
 	}
-	s := &subscription{jid: who, subid: randomID(), state: subSubscribed}
+	s := newSubscription(who, randomID(), subSubscribed)
 	if fields, ft, ok := formFields(r.payload.Child(NS, "options")); ok {
 		if ft != "" && ft != formSub {
 			m.fail(r.ev, core.ErrModify, "bad-request", "invalid-options", "", "options must be "+formSub)
@@ -286,7 +286,7 @@ func (m *Module) ownerSubscriptions(r *request) {
 				c.state = st
 				n.subs[j.String()] = &c
 			} else if len(n.subs) < m.opts.maxSubs {
-				n.subs[j.String()] = &subscription{jid: j.String(), subid: randomID(), state: st}
+				n.subs[j.String()] = newSubscription(j.String(), randomID(), st)
 			}
 		default:
 			m.fail(r.ev, core.ErrModify, "bad-request", "", "", "unknown subscription state")
