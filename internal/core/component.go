@@ -4,12 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"xmppd/internal/jid"
 )
 
-// ErrHostTaken means a component's domain is served already.
+// ErrHostTaken means a component's domain is served already, by a user
+// host or another module.
 var ErrHostTaken = errors.New("core: the domain is served already")
+
+// componentEntry is one instance of a module serving a component domain.
+// A reload loads the new instance beside the running one: both hold the
+// domain for a moment, the newest serving, so no stanza meets the
+// fallback in between.
+type componentEntry struct {
+	owner string // the module's name
+	h     *Host
+}
 
 // AddComponent serves the sub-domain sub of the module's host (sub
 // "pubsub" on host example.org serves pubsub.example.org) as a component
@@ -26,7 +37,7 @@ func (a *API) AddComponent(sub string) (*Host, error) {
 	}
 	h := newHost(a.srv, d.Domain())
 	h.Kind, h.Parent = HostComponent, a.host
-	if err := a.srv.addHost(h); err != nil {
+	if err := a.srv.addHost(h, a.info.Name); err != nil {
 		return nil, fmt.Errorf("component %s: %w", h.Name, err)
 	}
 	a.OnUnload(func() { a.srv.removeHost(h) })
@@ -39,25 +50,41 @@ func (a *API) HookOn(h *Host, name string, prio int, fn Handler) {
 	a.OnUnload(h.Events.Hook(name, prio, fn))
 }
 
-func (srv *Server) addHost(h *Host) error {
+// addHost serves component host h for module owner: the domain must be
+// free, or held by another instance of the same module (a reload).
+func (srv *Server) addHost(h *Host, owner string) error {
 	srv.hostsMu.Lock()
 	defer srv.hostsMu.Unlock()
 	old := *srv.hosts.Load()
-	if old[h.Name] != nil {
+	stack := srv.components[h.Name]
+	if cur := old[h.Name]; cur != nil && (len(stack) == 0 || stack[len(stack)-1].owner != owner) {
 		return ErrHostTaken
 	}
+	if srv.components == nil {
+		srv.components = map[string][]componentEntry{}
+	}
+	srv.components[h.Name] = append(stack, componentEntry{owner, h})
 	m := maps.Clone(old)
 	m[h.Name] = h
 	srv.hosts.Store(&m)
 	return nil
 }
 
+// removeHost stops serving component host h; an instance that held the
+// domain before it serves it again.
 func (srv *Server) removeHost(h *Host) {
 	srv.hostsMu.Lock()
 	defer srv.hostsMu.Unlock()
+	stack := slices.DeleteFunc(srv.components[h.Name], func(e componentEntry) bool { return e.h == h })
 	m := maps.Clone(*srv.hosts.Load())
-	if m[h.Name] == h {
-		delete(m, h.Name)
+	if len(stack) == 0 {
+		delete(srv.components, h.Name)
+		if m[h.Name] == h {
+			delete(m, h.Name)
+		}
+	} else {
+		srv.components[h.Name] = stack
+		m[h.Name] = stack[len(stack)-1].h
 	}
 	srv.hosts.Store(&m)
 }

@@ -62,9 +62,6 @@ func (srv *Server) Reload(cfg *config.Config) (restart []string, err error) {
 			}
 		}
 		srv.Config = old
-		for _, st := range steps {
-			errs = append(errs, st.restore(srv)...)
-		}
 		return restart, fmt.Errorf("%w; %w", errors.Join(errs...), ErrNotApplied)
 	}
 	global, err := plan(cfg, "", nil)
@@ -140,32 +137,6 @@ type reloadStep struct {
 	gone      map[*API]bool   // running instances to unload
 	replaced  map[string]bool // modules whose new instance replaces a running one
 	reloaders []*API          // Reloaders to tell
-	inPlace   []*API          // running instances unloaded before their replacement loaded
-}
-
-// restore loads again, with the options they ran with, the instances a
-// failed reload unloaded in place, and puts them back where they were.
-func (st *reloadStep) restore(srv *Server) []error {
-	var errs []error
-	list := &srv.global
-	if st.host != nil {
-		list = &st.host.modules
-	}
-	for _, a := range st.inPlace {
-		i := slices.Index(*list, a)
-		na, err := srv.load(a.info, st.host, config.NewReader(a.opts.File(), a.opts.Section()))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("loading it again with its old options failed too, so it is not running: %w", err))
-			if i >= 0 {
-				*list = slices.Delete(*list, i, i+1)
-			}
-			continue
-		}
-		if i >= 0 {
-			(*list)[i] = na
-		}
-	}
-	return errs
 }
 
 // prepare loads, beside the running instances, the modules of mods (the
@@ -200,16 +171,6 @@ func (srv *Server) prepare(h *Host, running []*API, mods []ModuleInfo, cfg *conf
 			st.replaced[m.Name] = true
 		}
 		na, err := srv.load(m, h, opts)
-		if err != nil && a != nil && errors.Is(err, ErrHostTaken) {
-			// The running instance serves a component domain, which only
-			// one instance can hold: this module alone is replaced in
-			// place, the old instance unloaded before the new one loads,
-			// and loaded again if the reload fails.
-			a.unload()
-			delete(st.gone, a)
-			st.inPlace = append(st.inPlace, a)
-			na, err = srv.load(m, h, opts)
-		}
 		if err != nil {
 			return st, err
 		}

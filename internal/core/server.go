@@ -32,10 +32,13 @@ type Server struct {
 
 	// hosts maps every domain served, components included; replaced whole
 	// when a component comes or goes, so routing reads it without a lock.
-	hosts    atomic.Pointer[map[string]*Host]
-	hostsMu  sync.Mutex
-	hostList []*Host
-	global   []*API
+	hosts   atomic.Pointer[map[string]*Host]
+	hostsMu sync.Mutex
+	// components holds, per component domain, the instances serving it,
+	// the newest last (component.go).
+	components map[string][]componentEntry
+	hostList   []*Host
+	global     []*API
 
 	// started is the configuration the server was built with: what only a
 	// restart changes (store, admin socket, hosts) is compared with it.
