@@ -12,8 +12,8 @@ import (
 	_ "xmppd/internal/modules/presence"
 	_ "xmppd/internal/modules/roster"
 	// Mobile clients (XEP-0198, XEP-0352).
-	_ "xmppd/internal/modules/smacks"
 	_ "xmppd/internal/modules/csi"
+	_ "xmppd/internal/modules/smacks"
 	// Entity capabilities and publish-subscribe (XEP-0115, XEP-0060, XEP-0163).
 	_ "xmppd/internal/modules/caps"
 	_ "xmppd/internal/modules/pubsub"

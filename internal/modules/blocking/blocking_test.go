@@ -21,21 +21,21 @@ func start(t *testing.T, extra string) *xmpptest.Server {
 // iq sends an iq and returns its answer.
 func (c *client) iq(t *testing.T, id, body string) node {
 	t.Helper()
-	c.send(t, body)
-	return c.next(t, "answer to "+id, func(n *node) bool { return n.XMLName.Local == "iq" && n.attr("id") == id })
+	c.Send(t, body)
+	return c.Next(t, "answer to "+id, func(n *node) bool { return n.XMLName.Local == "iq" && n.Attr("id") == id })
 }
 
 // blocklist returns the JIDs of the blocklist, retrieving it.
 func (c *client) blocklist(t *testing.T) []string {
 	t.Helper()
 	r := c.iq(t, "bl", "<iq type='get' id='bl'><blocklist xmlns='urn:xmpp:blocking'/></iq>")
-	l := r.child(blocking.NS, "blocklist")
-	if r.attr("type") != "result" || l == nil {
+	l := r.Child(blocking.NS, "blocklist")
+	if r.Attr("type") != "result" || l == nil {
 		t.Fatalf("blocklist answered %+v", r)
 	}
 	var out []string
 	for _, it := range l.Nodes {
-		out = append(out, it.attr("jid"))
+		out = append(out, it.Attr("jid"))
 	}
 	slices.Sort(out)
 	return out
@@ -44,13 +44,13 @@ func (c *client) blocklist(t *testing.T) []string {
 // push waits for a blocklist push of name and returns its JIDs.
 func (c *client) push(t *testing.T, name string) []string {
 	t.Helper()
-	p := c.next(t, name+" push", func(n *node) bool { return n.XMLName.Local == "iq" && n.child(blocking.NS, name) != nil })
-	if p.attr("type") != "set" {
-		t.Fatalf("push of type %q", p.attr("type"))
+	p := c.Next(t, name+" push", func(n *node) bool { return n.XMLName.Local == "iq" && n.Child(blocking.NS, name) != nil })
+	if p.Attr("type") != "set" {
+		t.Fatalf("push of type %q", p.Attr("type"))
 	}
 	var out []string
-	for _, it := range p.child(blocking.NS, name).Nodes {
-		out = append(out, it.attr("jid"))
+	for _, it := range p.Child(blocking.NS, name).Nodes {
+		out = append(out, it.Attr("jid"))
 	}
 	slices.Sort(out)
 	return out
@@ -58,7 +58,7 @@ func (c *client) push(t *testing.T, name string) []string {
 
 func presenceFrom(from, typ string) func(n *node) bool {
 	return func(n *node) bool {
-		return n.XMLName.Local == "presence" && n.attr("from") == from && n.attr("type") == typ
+		return n.XMLName.Local == "presence" && n.Attr("from") == from && n.Attr("type") == typ
 	}
 }
 
@@ -78,7 +78,7 @@ func TestBlocklist(t *testing.T) {
 		t.Fatalf("new blocklist %q", l)
 	}
 	r := a1.iq(t, "b1", "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='bob@localhost'/><item jid='example.net'/></block></iq>")
-	if r.attr("type") != "result" {
+	if r.Attr("type") != "result" {
 		t.Fatalf("block answered %+v", r)
 	}
 	if got := a2.push(t, "block"); !slices.Equal(got, []string{"bob@localhost", "example.net"}) {
@@ -124,7 +124,7 @@ func TestRequestErrors(t *testing.T) {
 		{"<iq type='set' id='x'><block xmlns='urn:xmpp:blocking'><item jid='a@x'/><item jid='b@x'/><item jid='c@x'/></block></iq>", "wait", "resource-constraint"},
 	} {
 		e := a.iq(t, "x", c.req)
-		if typ, cond := e.condition(); typ != c.typ || cond != c.cond {
+		if typ, cond := e.Condition(); typ != c.typ || cond != c.cond {
 			t.Errorf("%s: %s/%s, want %s/%s", c.req, typ, cond, c.typ, c.cond)
 		}
 	}
@@ -136,14 +136,14 @@ func TestRequestErrors(t *testing.T) {
 // subscribe makes a and b subscribed to each other's presence.
 func subscribe(t *testing.T, a, b *client, aBare, bBare string) {
 	t.Helper()
-	a.send(t, "<presence to='"+bBare+"' type='subscribe'/>")
-	b.next(t, "subscription request", presenceFrom(aBare, "subscribe"))
-	b.send(t, "<presence to='"+aBare+"' type='subscribed'/>")
-	b.send(t, "<presence to='"+aBare+"' type='subscribe'/>")
-	a.next(t, "subscription request", presenceFrom(bBare, "subscribe"))
-	a.send(t, "<presence to='"+bBare+"' type='subscribed'/>")
-	a.sync(t)
-	b.sync(t)
+	a.Send(t, "<presence to='"+bBare+"' type='subscribe'/>")
+	b.Next(t, "subscription request", presenceFrom(aBare, "subscribe"))
+	b.Send(t, "<presence to='"+aBare+"' type='subscribed'/>")
+	b.Send(t, "<presence to='"+aBare+"' type='subscribe'/>")
+	a.Next(t, "subscription request", presenceFrom(bBare, "subscribe"))
+	a.Send(t, "<presence to='"+bBare+"' type='subscribed'/>")
+	a.Sync(t)
+	b.Sync(t)
 }
 
 // TestEnforced: once alice blocks bob, bob sees her go offline, gets no
@@ -157,53 +157,53 @@ func TestEnforced(t *testing.T) {
 	c := login(t, s, "carol", "three")
 	for _, x := range []*client{a, b, c} {
 		x.iq(t, "r", "<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>")
-		x.send(t, "<presence/>")
+		x.Send(t, "<presence/>")
 	}
 	subscribe(t, a, b, "alice@localhost", "bob@localhost")
-	a.send(t, "<presence/>")
-	b.send(t, "<presence/>")
-	b.next(t, "alice's presence", presenceFrom(a.jid, ""))
-	a.next(t, "bob's presence", presenceFrom(b.jid, ""))
+	a.Send(t, "<presence/>")
+	b.Send(t, "<presence/>")
+	b.Next(t, "alice's presence", presenceFrom(a.JID, ""))
+	a.Next(t, "bob's presence", presenceFrom(b.JID, ""))
 
 	a.iq(t, "b1", "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='bob@localhost'/></block></iq>")
-	b.next(t, "alice's unavailable presence", presenceFrom(a.jid, "unavailable"))
+	b.Next(t, "alice's unavailable presence", presenceFrom(a.JID, "unavailable"))
 
 	// From bob to alice.
-	b.send(t, "<message to='alice@localhost' type='chat' id='m1'><body>hi</body></message>")
-	e := b.next(t, "error", errorFor("m1"))
-	if typ, cond := e.condition(); typ != "cancel" || cond != "service-unavailable" {
+	b.Send(t, "<message to='alice@localhost' type='chat' id='m1'><body>hi</body></message>")
+	e := b.Next(t, "error", errorFor("m1"))
+	if typ, cond := e.Condition(); typ != "cancel" || cond != "service-unavailable" {
 		t.Errorf("message to blocker: %s/%s, want cancel/service-unavailable", typ, cond)
 	}
-	b.send(t, "<iq to='"+a.jid+"' type='get' id='q1'><ping xmlns='urn:xmpp:ping'/></iq>")
-	e = b.next(t, "error", errorFor("q1"))
-	if _, cond := e.condition(); cond != "service-unavailable" {
+	b.Send(t, "<iq to='"+a.JID+"' type='get' id='q1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	e = b.Next(t, "error", errorFor("q1"))
+	if _, cond := e.Condition(); cond != "service-unavailable" {
 		t.Errorf("iq to blocker: %s, want service-unavailable", cond)
 	}
-	b.send(t, "<presence><status>changed</status></presence>")
-	b.sync(t)
-	a.none(t, "stanza from bob", func(n *node) bool { return n.attr("from") == b.jid || n.attr("from") == "bob@localhost" })
+	b.Send(t, "<presence><status>changed</status></presence>")
+	b.Sync(t)
+	a.None(t, "stanza from bob", func(n *node) bool { return n.Attr("from") == b.JID || n.Attr("from") == "bob@localhost" })
 
 	// From alice to bob.
-	a.send(t, "<message to='bob@localhost' type='chat' id='m2'><body>hi</body></message>")
-	e = a.next(t, "error", errorFor("m2"))
-	if typ, cond := e.condition(); typ != "cancel" || cond != "not-acceptable" || e.child("", "error").child(blocking.NSErrors, "blocked") == nil {
+	a.Send(t, "<message to='bob@localhost' type='chat' id='m2'><body>hi</body></message>")
+	e = a.Next(t, "error", errorFor("m2"))
+	if typ, cond := e.Condition(); typ != "cancel" || cond != "not-acceptable" || e.Child("", "error").Child(blocking.NSErrors, "blocked") == nil {
 		t.Errorf("message to blocked: %s/%s %+v, want cancel/not-acceptable with <blocked/>", typ, cond, e)
 	}
-	a.send(t, "<presence><status>away</status></presence>")
-	a.sync(t)
-	b.none(t, "stanza from alice", func(n *node) bool { return n.attr("from") == a.jid || n.attr("from") == "alice@localhost" })
+	a.Send(t, "<presence><status>away</status></presence>")
+	a.Sync(t)
+	b.None(t, "stanza from alice", func(n *node) bool { return n.Attr("from") == a.JID || n.Attr("from") == "alice@localhost" })
 
 	// Carol still reaches alice.
-	c.send(t, "<message to='alice@localhost' type='chat' id='m3'><body>carol</body></message>")
-	a.next(t, "carol's message", func(n *node) bool { return n.attr("id") == "m3" })
+	c.Send(t, "<message to='alice@localhost' type='chat' id='m3'><body>carol</body></message>")
+	a.Next(t, "carol's message", func(n *node) bool { return n.Attr("id") == "m3" })
 
 	a.iq(t, "u1", "<iq type='set' id='u1'><unblock xmlns='urn:xmpp:blocking'><item jid='bob@localhost'/></unblock></iq>")
-	p := b.next(t, "alice's presence after unblock", presenceFrom(a.jid, ""))
-	if st := p.child("", "status"); st == nil || st.Text != "away" {
+	p := b.Next(t, "alice's presence after unblock", presenceFrom(a.JID, ""))
+	if st := p.Child("", "status"); st == nil || st.Text != "away" {
 		t.Errorf("presence after unblock %+v", p)
 	}
-	b.send(t, "<message to='alice@localhost' type='chat' id='m4'><body>again</body></message>")
-	a.next(t, "bob's message after unblock", func(n *node) bool { return n.attr("id") == "m4" })
+	b.Send(t, "<message to='alice@localhost' type='chat' id='m4'><body>again</body></message>")
+	a.Next(t, "bob's message after unblock", func(n *node) bool { return n.Attr("id") == "m4" })
 }
 
 // TestDomainItem: a domain/resource item blocks that resource of every
@@ -212,15 +212,15 @@ func TestDomainItem(t *testing.T) {
 	s := start(t, "")
 	a := login(t, s, "alice", "one")
 	b := login(t, s, "bob", "two")
-	a.send(t, "<presence/>")
-	r := a.iq(t, "b1", "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='localhost/"+b.jid[strings.Index(b.jid, "/")+1:]+"'/></block></iq>")
-	if r.attr("type") != "result" {
+	a.Send(t, "<presence/>")
+	r := a.iq(t, "b1", "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='localhost/"+b.JID[strings.Index(b.JID, "/")+1:]+"'/></block></iq>")
+	if r.Attr("type") != "result" {
 		t.Fatalf("block answered %+v", r)
 	}
-	b.send(t, "<message to='alice@localhost' type='chat' id='m1'><body>hi</body></message>")
-	e := b.next(t, "error", errorFor("m1"))
-	if _, cond := e.condition(); cond != "service-unavailable" {
+	b.Send(t, "<message to='alice@localhost' type='chat' id='m1'><body>hi</body></message>")
+	e := b.Next(t, "error", errorFor("m1"))
+	if _, cond := e.Condition(); cond != "service-unavailable" {
 		t.Errorf("domain/resource item: %s", cond)
 	}
-	a.none(t, "message from bob", func(n *node) bool { return n.attr("id") == "m1" })
+	a.None(t, "message from bob", func(n *node) bool { return n.Attr("id") == "m1" })
 }

@@ -27,45 +27,45 @@ func TestStoredAndDeliveredWithDelay(t *testing.T) {
 	s := start(t, "", "alice", "bob")
 	a := login(t, s, "alice", "desk")
 	before := time.Now().UTC().Add(-time.Second)
-	a.send(t, "<message to='bob@localhost' type='chat' id='m1'><body>one</body></message>")
-	a.send(t, "<message to='bob@localhost' id='m2'><body>two</body></message>")
-	a.send(t, "<message to='bob@localhost' type='headline' id='m3'><body>news</body></message>")
-	a.send(t, "<message to='bob@localhost/gone' type='chat' id='m4'><body>three</body></message>")
-	a.none(t, "error", func(n *node) bool { return n.attr("type") == "error" })
+	a.Send(t, "<message to='bob@localhost' type='chat' id='m1'><body>one</body></message>")
+	a.Send(t, "<message to='bob@localhost' id='m2'><body>two</body></message>")
+	a.Send(t, "<message to='bob@localhost' type='headline' id='m3'><body>news</body></message>")
+	a.Send(t, "<message to='bob@localhost/gone' type='chat' id='m4'><body>three</body></message>")
+	a.None(t, "error", func(n *node) bool { return n.Attr("type") == "error" })
 
 	b := login(t, s, "bob", "phone")
 	// No presence, no messages: a session that is not available gets none
 	// (RFC 6121 §8.5.2.1.1).
-	b.none(t, "message before presence", func(n *node) bool { return n.XMLName.Local == "message" })
-	b.send(t, "<presence/>")
+	b.None(t, "message before presence", func(n *node) bool { return n.XMLName.Local == "message" })
+	b.Send(t, "<presence/>")
 	var bodies []string
 	for range 3 {
-		m := b.next(t, "stored message", func(n *node) bool { return n.XMLName.Local == "message" })
-		bodies = append(bodies, m.child("", "body").Text)
-		d := m.child(offline.NSDelay, "delay")
+		m := b.Next(t, "stored message", func(n *node) bool { return n.XMLName.Local == "message" })
+		bodies = append(bodies, m.Child("", "body").Text)
+		d := m.Child(offline.NSDelay, "delay")
 		if d == nil {
 			t.Fatalf("no delay on %+v", m)
 		}
-		if d.attr("from") != "localhost" {
-			t.Errorf("delay from %q, want localhost", d.attr("from"))
+		if d.Attr("from") != "localhost" {
+			t.Errorf("delay from %q, want localhost", d.Attr("from"))
 		}
-		stamp, err := time.Parse(time.RFC3339, d.attr("stamp"))
+		stamp, err := time.Parse(time.RFC3339, d.Attr("stamp"))
 		if err != nil || stamp.Before(before) || stamp.After(time.Now().Add(time.Second)) {
-			t.Errorf("delay stamp %q (%v)", d.attr("stamp"), err)
+			t.Errorf("delay stamp %q (%v)", d.Attr("stamp"), err)
 		}
-		if m.attr("from") != a.jid {
-			t.Errorf("from %q", m.attr("from"))
+		if m.Attr("from") != a.JID {
+			t.Errorf("from %q", m.Attr("from"))
 		}
 	}
 	if !slices.Equal(bodies, []string{"one", "two", "three"}) {
 		t.Fatalf("got %q, want one, two, three in order", bodies)
 	}
-	b.none(t, "headline", message("news"))
+	b.None(t, "headline", message("news"))
 
 	// Exactly once: another session's initial presence gets nothing.
 	b2 := login(t, s, "bob", "tablet")
-	b2.send(t, "<presence/>")
-	b2.none(t, "message", func(n *node) bool { return n.XMLName.Local == "message" })
+	b2.Send(t, "<presence/>")
+	b2.None(t, "message", func(n *node) bool { return n.XMLName.Local == "message" })
 }
 
 // TestNegativePriority: a session with negative priority gets no messages
@@ -74,13 +74,13 @@ func TestStoredAndDeliveredWithDelay(t *testing.T) {
 func TestNegativePriority(t *testing.T) {
 	s := start(t, "", "alice", "bob")
 	a := login(t, s, "alice", "desk")
-	a.send(t, "<message to='bob@localhost' type='chat'><body>later</body></message>")
-	a.sync(t)
+	a.Send(t, "<message to='bob@localhost' type='chat'><body>later</body></message>")
+	a.Sync(t)
 	b := login(t, s, "bob", "phone")
-	b.send(t, "<presence><priority>-1</priority></presence>")
-	b.none(t, "message at priority -1", message("later"))
-	b.send(t, "<presence><priority>1</priority></presence>")
-	b.next(t, "stored message", message("later"))
+	b.Send(t, "<presence><priority>-1</priority></presence>")
+	b.None(t, "message at priority -1", message("later"))
+	b.Send(t, "<presence><priority>1</priority></presence>")
+	b.Next(t, "stored message", message("later"))
 }
 
 // TestQuota: past max_offline the sender gets resource-constraint, of type
@@ -89,23 +89,23 @@ func TestQuota(t *testing.T) {
 	s := start(t, "config module 'offline'\n\toption max_offline '2'\n", "alice", "bob")
 	a := login(t, s, "alice", "desk")
 	for i := range 3 {
-		a.send(t, fmt.Sprintf("<message to='bob@localhost' type='chat' id='q%d'><body>%d</body></message>", i, i))
+		a.Send(t, fmt.Sprintf("<message to='bob@localhost' type='chat' id='q%d'><body>%d</body></message>", i, i))
 	}
-	e := a.next(t, "error", func(n *node) bool { return n.attr("type") == "error" })
-	if e.attr("id") != "q2" {
-		t.Fatalf("error for %q, want q2", e.attr("id"))
+	e := a.Next(t, "error", func(n *node) bool { return n.Attr("type") == "error" })
+	if e.Attr("id") != "q2" {
+		t.Fatalf("error for %q, want q2", e.Attr("id"))
 	}
-	if typ, cond := e.condition(); typ != "wait" || cond != "resource-constraint" {
+	if typ, cond := e.Condition(); typ != "wait" || cond != "resource-constraint" {
 		t.Fatalf("error %s/%s, want wait/resource-constraint", typ, cond)
 	}
 	b := login(t, s, "bob", "phone")
-	b.send(t, "<presence/>")
-	b.next(t, "first", message("0"))
-	b.next(t, "second", message("1"))
-	b.none(t, "refused message", message("2"))
+	b.Send(t, "<presence/>")
+	b.Next(t, "first", message("0"))
+	b.Next(t, "second", message("1"))
+	b.None(t, "refused message", message("2"))
 	// Delivered messages free the quota.
-	a.send(t, "<message to='bob@localhost/gone' type='chat' id='q3'><body>3</body></message>")
-	b.next(t, "message to a gone resource", message("3"))
+	a.Send(t, "<message to='bob@localhost/gone' type='chat' id='q3'><body>3</body></message>")
+	b.Next(t, "message to a gone resource", message("3"))
 }
 
 // TestNotKept: no account, chat states without a body, no-store hints and
@@ -113,25 +113,25 @@ func TestQuota(t *testing.T) {
 func TestNotKept(t *testing.T) {
 	s := start(t, "", "alice", "bob")
 	a := login(t, s, "alice", "desk")
-	a.send(t, "<message to='nobody@localhost' type='chat' id='n1'><body>x</body></message>")
-	e := a.next(t, "error", errorFor("n1"))
-	if _, cond := e.condition(); cond != "service-unavailable" {
+	a.Send(t, "<message to='nobody@localhost' type='chat' id='n1'><body>x</body></message>")
+	e := a.Next(t, "error", errorFor("n1"))
+	if _, cond := e.Condition(); cond != "service-unavailable" {
 		t.Fatalf("to an unknown account: %s, want service-unavailable", cond)
 	}
-	a.send(t, "<message to='bob@localhost' type='chat' id='n2'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
-	a.send(t, "<message to='bob@localhost' type='chat' id='n3'><body>secret</body><no-store xmlns='urn:xmpp:hints'/></message>")
-	a.send(t, "<message to='bob@localhost' type='groupchat' id='n4'><body>room</body></message>")
-	a.send(t, "<message to='bob@localhost' type='chat' id='n5'><body>kept</body></message>")
-	a.none(t, "error for a chat state or hint", func(n *node) bool {
-		return n.attr("type") == "error" && n.attr("id") != "n4"
+	a.Send(t, "<message to='bob@localhost' type='chat' id='n2'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
+	a.Send(t, "<message to='bob@localhost' type='chat' id='n3'><body>secret</body><no-store xmlns='urn:xmpp:hints'/></message>")
+	a.Send(t, "<message to='bob@localhost' type='groupchat' id='n4'><body>room</body></message>")
+	a.Send(t, "<message to='bob@localhost' type='chat' id='n5'><body>kept</body></message>")
+	a.None(t, "error for a chat state or hint", func(n *node) bool {
+		return n.Attr("type") == "error" && n.Attr("id") != "n4"
 	})
 	b := login(t, s, "bob", "phone")
-	b.send(t, "<presence/>")
-	m := b.next(t, "stored message", func(n *node) bool { return n.XMLName.Local == "message" })
-	if m.attr("id") != "n5" {
-		t.Fatalf("first stored message is %q, want n5 only", m.attr("id"))
+	b.Send(t, "<presence/>")
+	m := b.Next(t, "stored message", func(n *node) bool { return n.XMLName.Local == "message" })
+	if m.Attr("id") != "n5" {
+		t.Fatalf("first stored message is %q, want n5 only", m.Attr("id"))
 	}
-	b.none(t, "other message", func(n *node) bool { return n.XMLName.Local == "message" })
+	b.None(t, "other message", func(n *node) bool { return n.XMLName.Local == "message" })
 }
 
 // TestStoredAcrossRestart: what was stored is there after the server
@@ -142,13 +142,13 @@ func TestStoredAcrossRestart(t *testing.T) {
 	s.AddUser(t, "alice", "pw")
 	s.AddUser(t, "bob", "pw")
 	a := login(t, s, "alice", "desk")
-	a.send(t, "<message to='bob@localhost' type='chat'><body>kept</body></message>")
-	a.sync(t)
+	a.Send(t, "<message to='bob@localhost' type='chat'><body>kept</body></message>")
+	a.Sync(t)
 	s.Stop()
 	s2 := xmpptest.StartIn(t, dir, "")
 	b := login(t, s2, "bob", "phone")
-	b.send(t, "<presence/>")
-	b.next(t, "stored message", message("kept"))
+	b.Send(t, "<presence/>")
+	b.Next(t, "stored message", message("kept"))
 }
 
 // TestDisco: msgoffline is advertised while the module is loaded; on a
@@ -164,9 +164,9 @@ func TestDisco(t *testing.T) {
 		t.Fatal("msgoffline advertised by a host without the module")
 	}
 	a := login(t, s2, "alice", "desk")
-	a.send(t, "<message to='bob@localhost' type='chat' id='d1'><body>x</body></message>")
-	e := a.next(t, "error", errorFor("d1"))
-	if _, cond := e.condition(); cond != "service-unavailable" {
+	a.Send(t, "<message to='bob@localhost' type='chat' id='d1'><body>x</body></message>")
+	e := a.Next(t, "error", errorFor("d1"))
+	if _, cond := e.Condition(); cond != "service-unavailable" {
 		t.Fatalf("without offline storage: %s, want service-unavailable", cond)
 	}
 }
