@@ -136,6 +136,7 @@ type Stream struct {
 	timer  *time.Timer // open and auth timeouts; nil once bound
 	headed atomic.Bool // a header came: the timer is the auth timeout
 	ended  atomic.Bool
+	clean  atomic.Bool // the peer closed its stream: the session ends with it
 }
 
 // NewStream starts a stream over t. The open timeout runs from now.
@@ -207,8 +208,11 @@ func (s *Stream) Fail(condition, text string) {
 // fail is Fail for a stream.Error.
 func (s *Stream) fail(e *stream.Error) { s.Fail(e.Condition, e.Text) }
 
-// End handles the peer's end of the stream: ours ends too.
+// End handles the peer's end of the stream: ours ends too, and so does the
+// session: a client that closes its stream means to leave, and nobody
+// keeps its session for resumption (XEP-0198 §5).
 func (s *Stream) End() {
+	s.clean.Store(true)
 	if s.ended.CompareAndSwap(false, true) {
 		s.t.Close("", "")
 	}
@@ -222,9 +226,14 @@ func (s *Stream) Ended() bool { return s.ended.Load() }
 func (s *Stream) Closed() {
 	s.ended.Store(true)
 	s.stopTimer()
-	if s.sess != nil {
-		s.sess.Host.LinkLost(s.sess, s.t)
+	if s.sess == nil {
+		return
 	}
+	if s.clean.Load() && s.sess.Link() == s.t {
+		s.sess.Host.Unbind(s.sess)
+		return
+	}
+	s.sess.Host.LinkLost(s.sess, s.t)
 }
 
 // Header handles the peer's stream header (or a restart's), as the

@@ -72,22 +72,22 @@ type keptQueue struct {
 	acked uint32 // the peer's last h
 }
 
-// push keeps a copy of p; false when that would pass the bound.
+// push keeps a copy of p and reports whether the queue is still within
+// its bound. p is kept even past it: the stream ends then, and what it
+// kept is what stream management hands on (resent, or re-routed), so this
+// stanza must not be the one that is lost.
 func (q *keptQueue) push(p []byte) bool {
-	if q.bytes+len(p) > q.max {
-		return false
-	}
 	q.items = append(q.items, append([]byte(nil), p...))
 	q.bytes += len(p)
-	return true
+	return q.bytes <= q.max
 }
 
 // ErrBadAck means an acknowledgement counted more stanzas than were sent.
 var ErrBadAck = errors.New("core: acknowledged more stanzas than were sent")
 
 // KeepUnacked makes the session keep a copy of every stanza it sends from
-// now on until the peer acknowledges it, up to maxBytes; past that the
-// stream ends with resource-constraint. Zero stops keeping and drops what
+// now on until the peer acknowledges it, up to maxBytes; the stanza that
+// passes that is kept too, and the stream ends with resource-constraint. Zero stops keeping and drops what
 // was kept. Stream management calls it when the client enables it.
 func (s *Session) KeepUnacked(maxBytes int) {
 	s.outMu.Lock()

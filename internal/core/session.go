@@ -261,8 +261,8 @@ func (s *Session) emit(batch *Session, p []byte, flush bool) {
 		s.outMu.Unlock()
 		if over {
 			// The peer acknowledges too little of what it gets: rather
-			// than grow without bound or lose stanzas silently, end the
-			// stream; the session can still be resumed and resent.
+			// than grow without bound, end the stream. The stanza is kept
+			// with the rest, to be resent on resumption or handed on.
 			s.Close("resource-constraint", "too many unacknowledged stanzas")
 			return
 		}

@@ -65,8 +65,23 @@ func TestSessionOutlivesLink(t *testing.T) {
 		h := s.Host("localhost")
 		r := dialRaw(t, s.StartTLS)
 		r.login("juliet", "balcony", "phone")
-		r.c.Close() // the phone loses its network
 
+		if claim {
+			// A client that closes its stream leaves: its session is not
+			// offered for keeping.
+			bye := dialRaw(t, s.StartTLS)
+			bye.login("juliet", "balcony", "laptop")
+			bye.send("</stream:stream>")
+			bye.closed()
+			deadline := time.Now().Add(10 * time.Second)
+			for n, _ := h.Count(); n != 1; n, _ = h.Count() {
+				if time.Now().After(deadline) {
+					t.Fatal("the session of a stream closed cleanly stayed bound")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		r.c.Close() // the phone loses its network
 		if !claim {
 			deadline := time.Now().Add(10 * time.Second)
 			for n, _ := h.Count(); n != 0; n, _ = h.Count() {

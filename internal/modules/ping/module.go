@@ -95,6 +95,12 @@ func (m *Module) pong(ev *core.Event) bool {
 // is gone between one and two intervals after its last answer.
 func (m *Module) round() {
 	for _, s := range m.host.AllSessions() {
+		if s.Link() == nil {
+			// Detached (kept by stream management for resumption): there
+			// is no peer to answer, and the module keeping it decides
+			// when it ends.
+			continue
+		}
 		w, _ := s.Get(m.key).(*waiting)
 		if w == nil {
 			w = &waiting{}
