@@ -27,6 +27,7 @@ commands:
   user list [DOMAIN]                  list accounts
   check                               check the configuration as serve would, changing nothing
   status                              sessions, memory and uptime of the running server
+  cert                                make the self-signed certificate serve would make
   version                             print the version (also: xmppd --version)
   help [COMMAND]                      describe a command (also: xmppd COMMAND --help)
 
@@ -160,6 +161,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "cert":
+		return cert(rest, stdout, stderr)
 	case "version":
 		return printVersion(rest, stdout, stderr)
 	case "help":

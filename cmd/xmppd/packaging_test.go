@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// repoFile is a path from the repository root, where the packaging lives.
+func repoFile(path string) string {
+	return filepath.Join("..", "..", filepath.FromSlash(path))
+}
+
+// shellScripts are every shell script the packages install or run.
+var shellScripts = []string{
+	"openwrt/net/xmppd/files/xmppd.init",
+	"openwrt/net/xmppd/files/xmppd.uci-defaults",
+	"openwrt/net/xmppd/test.sh",
+}
+
+// TestOpenWrtConfigChecks runs `xmppd check` on the UCI file the OpenWrt
+// package installs, with the data dir, socket and ports moved to places
+// this machine has free: the rest is checked as shipped.
+func TestOpenWrtConfigChecks(t *testing.T) {
+	src, err := os.ReadFile(repoFile("openwrt/net/xmppd/files/xmppd.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(src)
+	for _, want := range []string{"option data_dir '/etc/xmppd'", "option domain 'localhost'", "option c2s_plain_on_loopback '0'"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("shipped config lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`(?m)^\s*list modules_enabled 'register'`).MatchString(text) {
+		t.Error("shipped config enables in-band registration")
+	}
+	if strings.Contains(text, "option tls 'none'") {
+		t.Error("shipped config has a listener without TLS")
+	}
+	dir := t.TempDir()
+	r := strings.NewReplacer(
+		"'/etc/xmppd'", "'"+dir+"/data'",
+		"'/var/run/xmppd/xmppd.sock'", "'"+dir+"/run/xmppd.sock'",
+		"'5222'", fmt.Sprintf("'%d'", freePort(t)),
+		"'5223'", fmt.Sprintf("'%d'", freePort(t)),
+	)
+	file := filepath.Join(dir, "xmppd")
+	if err := os.WriteFile(file, []byte(r.Replace(text)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check", "-c", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("xmppd check: status %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestShellScriptsLint runs sh -n and shellcheck over every packaged
+// script, as the OpenWrt and Buildroot reviews do.
+func TestShellScriptsLint(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	for _, s := range shellScripts {
+		path := repoFile(s)
+		if out, err := exec.Command("sh", "-n", path).CombinedOutput(); err != nil {
+			t.Errorf("sh -n %s: %v\n%s", s, err, out)
+		}
+		if sc == "" {
+			continue
+		}
+		if out, err := exec.Command(sc, path).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %s: %v\n%s", s, err, out)
+		}
+	}
+	if err != nil {
+		t.Skip("shellcheck is not installed (Debian: apt-get install shellcheck); only sh -n ran")
+	}
+}
+
+// TestOpenWrtInitMemLimit checks the init script's translation of UCI
+// sizes into GOMEMLIMIT, which refuses UCI's plain k/M/G suffixes.
+func TestOpenWrtInitMemLimit(t *testing.T) {
+	for in, want := range map[string]string{"32M": "32MiB", "64k": "64KiB", "1GiB": "1GiB", "2GB": "2GiB", "65536": "65536"} {
+		out, err := exec.Command("sh", "-c", `. "$0"; gomemlimit "$1"`, repoFile("openwrt/net/xmppd/files/xmppd.init"), in).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("gomemlimit %s = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCertCommand checks that `xmppd cert` makes the pair serve would load
+// and keeps it on a second run, as the OpenWrt first-boot script relies on.
+func TestCertCommand(t *testing.T) {
+	file, dir := writeConfig(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"cert", "-c", file}, &out, &errb); code != 0 {
+		t.Fatalf("status %d: %s", code, errb.String())
+	}
+	crt := filepath.Join(dir, "var", "certs", "selfsigned.crt")
+	first, err := os.ReadFile(crt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run([]string{"cert", "-c", file}, &out, &errb)
+	if second, _ := os.ReadFile(crt); !bytes.Equal(first, second) {
+		t.Error("a second xmppd cert replaced the certificate")
+	}
+}
