@@ -27,7 +27,8 @@ commands:
   user list [DOMAIN]                  list accounts
   check                               check the configuration as serve would, changing nothing
   status                              sessions, memory and uptime of the running server
-  cert                                make the self-signed certificate serve would make
+  publish --node NODE key=value ...   publish an item to a PEP node (also --xml FILE)
+  items --node NODE                   the items of a PEP node
   version                             print the version (also: xmppd --version)
   help [COMMAND]                      describe a command (also: xmppd COMMAND --help)
 
@@ -107,6 +108,23 @@ Lists the accounts of DOMAIN, or of every domain served, one JID a line.
 Shows the version, uptime, hosts, sessions, memory and module health of the
 running server, asked through its admin socket.
 `},
+	"publish": {"xmppd publish --node NODE [--jid ACCOUNT] [--id ID] key=value ... | --xml FILE|- [-c FILE]", `
+Publishes one item to the PEP node NODE of ACCOUNT through the running
+server, as the account itself would: the node is made on first publish, and
+the account's contacts and subscribers are notified. Without --jid the
+account is the monitor's (module monitor, option jid), else monitor@ the
+first host.
+
+key=value pairs become
+<values xmlns='urn:xmppd:values:0'><value name='key'>value</value>...</values>;
+--xml publishes the one XML element in FILE, or on standard input with -.
+The item's id is --id, or a random one; it is printed.
+` + pubsubStatuses},
+	"items": {"xmppd items --node NODE [--jid ACCOUNT] [--max N] [-c FILE]", `
+Prints the items of the PEP node NODE of ACCOUNT (without --jid: the
+monitor's), oldest first, one a line: the id, a space, the payload. --max N
+prints the newest N only.
+` + pubsubStatuses},
 	"version": {"xmppd version", `
 Prints the version of this binary; xmppd --version does the same.
 `},
@@ -161,8 +179,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
-	case "cert":
-		return cert(rest, stdout, stderr)
+	case "publish":
+		return publish(rest, os.Stdin, stdout, stderr)
+	case "items":
+		return items(rest, stdout, stderr)
 	case "version":
 		return printVersion(rest, stdout, stderr)
 	case "help":

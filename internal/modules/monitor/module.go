@@ -116,8 +116,12 @@ func (m *Module) Load(api *core.API) error {
 	})
 	api.Every(m.opts.minInterval, m.tick)
 	api.After(0, m.tick)
-	return nil
+	return api.Provide("monitor", m)
 }
+
+// Account is the account the monitor publishes as: the default of
+// `xmppd publish` and `xmppd items`.
+func (m *Module) Account() jid.JID { return m.account }
 
 // addViewers gives each viewer a presence subscription to the monitor
 // account (presence access model), and, for local viewers, the monitor in
