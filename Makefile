@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 # Static, reproducible, stripped: the binary has to fit in a router's flash.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$(VERSION)"
 
-.PHONY: help build run test interop bench bench-peers fuzz lint cross size test-cross clean
+.PHONY: help build run test interop bench bench-peers fuzz lint cross size test-cross ipk clean
 
 help:
 	@echo 'build       bin/xmppd for this machine'
@@ -25,6 +25,7 @@ help:
 	@echo 'cross       release binaries for the router targets into dist/'
 	@echo 'size        sizes of the release binaries against scripts/size/budget, bytes per module'
 	@echo 'test-cross  unit tests as 386, and as mipsle and armv7 under qemu'
+	@echo 'ipk         OpenWrt package for ARCH (mipsel_24kc, mips_24kc, arm_cortex-a7_neon-vfpv4, aarch64_cortex-a53, x86_64) into dist/'
 	@echo 'clean       remove bin/ and dist/'
 
 build:
@@ -84,6 +85,11 @@ size:
 
 test-cross:
 	bash scripts/cross/cross.sh test
+
+# No OpenWrt SDK needed: a static cross build plus openwrt/net/xmppd's files.
+ipk:
+	@[[ -n '$(ARCH)' ]] || { echo 'make ipk ARCH=mipsel_24kc|mips_24kc|arm_cortex-a7_neon-vfpv4|aarch64_cortex-a53|x86_64' >&2; exit 2; }
+	bash scripts/ipk/build.sh '$(ARCH)' dist
 
 # var/ is left alone: it holds a development run's accounts and data.
 clean:
