@@ -3,13 +3,15 @@ package core
 import (
 	"errors"
 	"slices"
+	"sync"
 
 	"xmppd/internal/stanza"
 )
 
 // Outgoing is a stanza on its way to a session, as an outgoing filter sees
 // it: everything a session receives passes the filters of its host, be it
-// routed, broadcast, pushed or an answer to its own request.
+// routed, broadcast, pushed or an answer to its own request. It is valid
+// only during the filter's call.
 type Outgoing struct {
 	Raw []byte // serialized; a filter that keeps it must copy it
 	st  *stanza.Stanza
@@ -24,6 +26,9 @@ func (o *Outgoing) Stanza() (*stanza.Stanza, error) {
 	}
 	return o.st, o.err
 }
+
+// outgoings lends Outgoing records to the filters of one send.
+var outgoings = sync.Pool{New: func() any { return new(Outgoing) }}
 
 // OutFilter sees each stanza going to session s. It returns true when it
 // took the stanza (dropped it, or keeps it to send later with

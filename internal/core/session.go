@@ -235,11 +235,21 @@ func (s *Session) sendBatched(origin *Session, p []byte) { s.out(origin, p, fals
 // batch the flush joins; flush without a batch writes at once.
 func (s *Session) out(batch *Session, p []byte, flush bool) {
 	if f := s.Host.filters.Load(); f != nil {
-		o := Outgoing{Raw: p}
+		// Filters get a pointer, so the record would escape: it is
+		// pooled, and fan-out stays free of allocations.
+		o := outgoings.Get().(*Outgoing)
+		o.Raw = p
+		taken := false
 		for _, e := range *f {
-			if e.fn(s, &o) {
-				return
+			if e.fn(s, o) {
+				taken = true
+				break
 			}
+		}
+		*o = Outgoing{}
+		outgoings.Put(o)
+		if taken {
+			return
 		}
 	}
 	s.emit(batch, p, flush)
