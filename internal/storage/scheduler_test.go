@@ -175,8 +175,8 @@ func sleeps(t *testing.T) int {
 // not wake the process: pebble's default compaction scheduler ticks every
 // 100 ms and its disk health checks every 2 s.
 func TestIdleStoreSleeps(t *testing.T) {
-	if testing.Short() || underEmulator() || runtime.GOOS != "linux" {
-		t.Skip("counts the threads' context switches over 2 s (long; qemu-user has threads of its own)")
+	if testing.Short() || underEmulator() || raceEnabled || runtime.GOOS != "linux" {
+		t.Skip("counts the threads' context switches over 2 s (long; qemu-user and the race detector have threads of their own)")
 	}
 	db := openTemp(t)
 	kv := db.KeyVal("idle", true)
