@@ -113,3 +113,53 @@ func TestCertCommand(t *testing.T) {
 		t.Error("a second xmppd cert replaced the certificate")
 	}
 }
+
+// TestSystemdUnit checks the unit for the settings the daemon's notify and
+// reload code rely on and the sandboxing promised in the README, has
+// systemd-analyze verify it when this machine has one, and checks the
+// configuration file it names.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile(repoFile("scripts/systemd/xmppd.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes",
+		"ProtectSystem=strict", "StateDirectory=xmppd", "RuntimeDirectory=xmppd", "PrivateTmp=yes",
+		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+		"ExecReload=/bin/kill -HUP $MAINPID", "ExecStart=/usr/bin/xmppd serve -c /etc/xmppd/xmppd.conf",
+	} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want)).Match(unit) {
+			t.Errorf("xmppd.service lacks %s", want)
+		}
+	}
+	conf, err := os.ReadFile(repoFile("scripts/systemd/xmppd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"option data_dir '/var/lib/xmppd'", "option admin_socket '/run/xmppd/xmppd.sock'"} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("xmppd.conf lacks %s, where the unit's directories are", want)
+		}
+	}
+	dir := t.TempDir()
+	r := strings.NewReplacer("'/var/lib/xmppd'", "'"+dir+"/data'", "'/run/xmppd/xmppd.sock'", "'"+dir+"/xmppd.sock'",
+		"'5222'", fmt.Sprintf("'%d'", freePort(t)), "'5223'", fmt.Sprintf("'%d'", freePort(t)))
+	file := filepath.Join(dir, "xmppd.conf")
+	os.WriteFile(file, []byte(r.Replace(string(conf))), 0o600)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check", "-c", file}, &stdout, &stderr); code != 0 {
+		t.Errorf("xmppd check of xmppd.conf: status %d\n%s", code, stderr.String())
+	}
+
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed; the unit was not verified")
+	}
+	exe, _ := filepath.Abs(os.Args[0])
+	copyUnit := filepath.Join(dir, "xmppd.service")
+	os.WriteFile(copyUnit, bytes.ReplaceAll(unit, []byte("/usr/bin/xmppd"), []byte(exe)), 0o644)
+	if out, err := exec.Command(sa, "verify", copyUnit).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}

@@ -77,18 +77,22 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		hosts = append(hosts, h.Name)
 	}
 	log.Info("ready", "hosts", hosts, "admin_socket", cfg.AdminSocket)
+	notify := startNotify(srv, log)
 
 	alias := &adminAlias{srv: srv, log: log}
 	defer alias.close()
 	for s := range sig {
 		if s != syscall.SIGHUP {
 			log.Info("stopping", "signal", s.String())
+			notify.stopping()
 			alias.close()
 			srv.Stop()
 			log.Info("stopped")
 			return 0
 		}
+		done := notify.reloading()
 		reload(srv, *file, level, log, alias)
+		done()
 	}
 	return 0
 }
