@@ -21,6 +21,7 @@ var shellScripts = []string{
 	"openwrt/net/xmppd/files/xmppd.init",
 	"openwrt/net/xmppd/files/xmppd.uci-defaults",
 	"openwrt/net/xmppd/test.sh",
+	"buildroot/package/xmppd/S50xmppd",
 }
 
 // TestOpenWrtConfigChecks runs `xmppd check` on the UCI file the OpenWrt
@@ -161,5 +162,72 @@ func TestSystemdUnit(t *testing.T) {
 	os.WriteFile(copyUnit, bytes.ReplaceAll(unit, []byte("/usr/bin/xmppd"), []byte(exe)), 0o644)
 	if out, err := exec.Command(sa, "verify", copyUnit).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestBuildrootTree checks the BR2_EXTERNAL tree against Buildroot's
+// conventions: the three root files, and in Config.in the attribute order
+// (prompt, default, depends on, select, help), tab indentation, help text
+// indented by a tab and two spaces within 72 columns, ending in the URL.
+func TestBuildrootTree(t *testing.T) {
+	read := func(p string) string {
+		b, err := os.ReadFile(repoFile("buildroot/" + p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := read("external.desc"); !strings.HasPrefix(got, "name: XMPPD\ndesc: ") {
+		t.Errorf("external.desc:\n%s", got)
+	}
+	if got := read("Config.in"); got != `source "$BR2_EXTERNAL_XMPPD_PATH/package/xmppd/Config.in"`+"\n" {
+		t.Errorf("Config.in:\n%s", got)
+	}
+	if got := read("external.mk"); !strings.Contains(got, "$(BR2_EXTERNAL_XMPPD_PATH)/package/*/*.mk") {
+		t.Errorf("external.mk:\n%s", got)
+	}
+	mk := read("package/xmppd/xmppd.mk")
+	for _, want := range []string{"XMPPD_VERSION = ", "XMPPD_GOMOD = xmppd", "$(eval $(golang-package))", "$(eval $(generic-package))", "GOMIPS=", "define XMPPD_USERS", "XMPPD_INSTALL_INIT_SYSV", "XMPPD_INSTALL_INIT_SYSTEMD"} {
+		if !strings.Contains(mk, want) {
+			t.Errorf("xmppd.mk lacks %s", want)
+		}
+	}
+
+	lines := strings.Split(strings.TrimRight(read("package/xmppd/Config.in"), "\n"), "\n")
+	if lines[0] != "config BR2_PACKAGE_XMPPD" {
+		t.Fatalf("first line %q", lines[0])
+	}
+	rank := map[string]int{"bool": 0, "default": 1, "depends": 2, "select": 3, "help": 4}
+	last, inHelp := -1, false
+	for i, l := range lines[1:] {
+		n := i + 2
+		if inHelp {
+			if l != "" && !strings.HasPrefix(l, "\t  ") {
+				t.Errorf("Config.in:%d: help text not indented by a tab and two spaces: %q", n, l)
+			}
+			if w := len(strings.Replace(l, "\t", "        ", 1)); w > 72 {
+				t.Errorf("Config.in:%d: %d columns, over 72", n, w)
+			}
+			continue
+		}
+		if !strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "\t ") {
+			t.Errorf("Config.in:%d: attribute not indented by one tab: %q", n, l)
+		}
+		word, _, _ := strings.Cut(strings.TrimSpace(l), " ")
+		r, ok := rank[word]
+		if !ok {
+			t.Errorf("Config.in:%d: unexpected attribute %q", n, word)
+			continue
+		}
+		if r < last {
+			t.Errorf("Config.in:%d: %s after a later attribute", n, word)
+		}
+		last, inHelp = r, word == "help"
+	}
+	if !inHelp {
+		t.Error("Config.in has no help")
+	}
+	if end := lines[len(lines)-1]; !strings.HasPrefix(end, "\t  https://") || lines[len(lines)-2] != "" {
+		t.Errorf("help does not end with a blank line and the upstream URL: %q", end)
 	}
 }
