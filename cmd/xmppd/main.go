@@ -27,6 +27,7 @@ commands:
   user list [DOMAIN]                  list accounts
   check                               check the configuration as serve would, changing nothing
   status                              sessions, memory and uptime of the running server
+  cert                                make the self-signed certificate serve would make
   publish --node NODE key=value ...   publish an item to a PEP node (also --xml FILE)
   items --node NODE                   the items of a PEP node
   version                             print the version (also: xmppd --version)
@@ -179,6 +180,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "cert":
+		return cert(rest, stdout, stderr)
 	case "publish":
 		return publish(rest, os.Stdin, stdout, stderr)
 	case "items":
