@@ -26,6 +26,9 @@ func readLimits(opts *config.Reader) (maxItems, maxName int) {
 // NS is the roster namespace (RFC 6121 §2.1).
 const NS = "jabber:iq:roster"
 
+// NSVer is the stream feature of roster versioning (RFC 6121 §2.6.1).
+const NSVer = "urn:xmpp:features:rosterver"
+
 // EventRemoved fires on the user's host after a roster set removed an item
 // (RFC 6121 §2.5), before its roster push and the iq result: ev.Origin is
 // the session that removed it, ev.From the user's bare JID, ev.To the
@@ -63,6 +66,14 @@ func (m *Module) Load(api *core.API) error {
 	if err := api.Provide(Service, m.roster); err != nil {
 		return err
 	}
+	api.Hook(core.EventStreamFeatures, core.PriorityModule, func(ev *core.Event) bool {
+		// RFC 6121 §2.6.1: roster versioning, offered with the features
+		// after authentication.
+		if f, ok := ev.Data.(*core.Features); ok && f.Authenticated {
+			f.B.Start("ver").Attr("xmlns", NSVer).End()
+		}
+		return false
+	})
 	api.Hook(core.IQEvent(core.TargetSelf, NS, "query"), core.PriorityModule, m.onSelf)
 	api.Hook(core.IQEvent(core.TargetBare, NS, "query"), core.PriorityModule, m.onOther)
 	return nil

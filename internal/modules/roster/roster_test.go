@@ -3,6 +3,7 @@ package roster_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"net"
@@ -347,4 +348,180 @@ func TestRosterSurvivesRestart(t *testing.T) {
 	if len(items) != 1 || items[0].Name != "Romeo" || !slices.Equal(items[0].Group, []string{"Friends"}) {
 		t.Fatalf("roster after restart: %+v", items)
 	}
+}
+
+// rosterResult is the payload of a roster get's result, nil for an empty
+// result.
+type rosterResult struct {
+	XMLName xml.Name   `xml:"jabber:iq:roster query"`
+	Ver     *string    `xml:"ver,attr"`
+	Items   []pushItem `xml:"jabber:iq:roster item"`
+}
+
+// getVer sends a roster get with ver and returns whether the result had a
+// query, its version and its items.
+func (c *client) getVer(t *testing.T, ver string) (hasQuery bool, cur string, items []pushItem) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var res rosterResult
+	if err := c.sess.UnmarshalIQ(ctx, raw("<iq type='get'><query xmlns='jabber:iq:roster' ver='"+ver+"'/></iq>"), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.XMLName.Local == "" {
+		return false, "", nil
+	}
+	if res.Ver == nil {
+		t.Fatal("versioned roster result without ver")
+	}
+	return true, *res.Ver, res.Items
+}
+
+// TestRosterVersionEveryChange checks RFC 6121 §2.6 / XEP-0237 versioning
+// over a roster's life: the empty roster's version differs from the one
+// after the first write (a client that cached the empty roster must not
+// miss the first item), every visible change yields a new version, the
+// current version gets an empty result, a stale one the whole roster with
+// the current version, and versions carry across a restart.
+func TestRosterVersionEveryChange(t *testing.T) {
+	dir := t.TempDir()
+	srv := xmpptest.StartIn(t, dir, "")
+	srv.AddUser(t, "juliet", "balcony")
+	srv.AddUser(t, "romeo", "orchard")
+	c := login(t, srv.StartTLS, "juliet", "balcony")
+	ctx := context.Background()
+
+	ok, v0, items := c.getVer(t, "")
+	if !ok || v0 == "" || len(items) != 0 {
+		t.Fatalf("empty roster: query %v ver %q items %v", ok, v0, items)
+	}
+	if ok, _, _ := c.getVer(t, v0); ok {
+		t.Fatal("current version of the empty roster: not an empty result")
+	}
+	seen := map[string]string{v0: "empty"}
+	step := func(what string, change func()) string {
+		t.Helper()
+		change()
+		var push pushIQ
+		select {
+		case push = <-c.pushes:
+		case <-time.After(timeout):
+			t.Fatalf("%s: no push", what)
+		}
+		if push.Query.Ver == nil {
+			t.Fatalf("%s: push without ver", what)
+		}
+		v := *push.Query.Ver
+		if prev, dup := seen[v]; dup {
+			t.Fatalf("%s: version %q already used for %s", what, v, prev)
+		}
+		seen[v] = what
+		// The push's version is the current one: no items for it.
+		if ok, _, _ := c.getVer(t, v); ok {
+			t.Fatalf("%s: current version %q did not get an empty result", what, v)
+		}
+		return v
+	}
+	romeo := jid.MustParse("romeo@localhost")
+	v1 := step("first item", func() {
+		if err := mroster.Set(ctx, c.sess, mroster.Item{JID: romeo}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The client that cached the empty roster gets the first item.
+	if ok, cur, items := c.getVer(t, v0); !ok || cur != v1 || len(items) != 1 {
+		t.Fatalf("stale empty version: query %v ver %q items %v, want %q and 1 item", ok, cur, items, v1)
+	}
+	step("rename", func() {
+		if err := mroster.Set(ctx, c.sess, mroster.Item{JID: romeo, Name: "Romeo"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step("group", func() {
+		if err := mroster.Set(ctx, c.sess, mroster.Item{JID: romeo, Name: "Romeo", Group: []string{"Friends"}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// A subscription state change (ask='subscribe') is a change too.
+	step("ask", func() {
+		if err := c.sess.Send(ctx, raw("<presence to='romeo@localhost' type='subscribe'/>")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	vRm := step("remove", func() {
+		if err := mroster.Delete(ctx, c.sess, romeo); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Empty again, but not the empty roster's version: a stale version
+	// gets the (empty) roster with the current version.
+	if vRm == v0 {
+		t.Fatal("the emptied roster reuses the empty roster's version")
+	}
+	if ok, cur, items := c.getVer(t, v1); !ok || cur != vRm || len(items) != 0 {
+		t.Fatalf("stale version after removal: query %v ver %q items %v", ok, cur, items)
+	}
+	vLast := step("again", func() {
+		if err := mroster.Set(ctx, c.sess, mroster.Item{JID: romeo}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	c.sess.Close()
+	c.conn.Close()
+	srv.Stop()
+	srv = xmpptest.StartIn(t, dir, "")
+	c = login(t, srv.StartTLS, "juliet", "balcony")
+	if ok, _, _ := c.getVer(t, vLast); ok {
+		t.Fatal("the version cached before a restart is not current after it")
+	}
+	step("after restart", func() {
+		if err := mroster.Set(ctx, c.sess, mroster.Item{JID: romeo, Name: "R"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRosterVerFeature: the features after authentication offer roster
+// versioning (RFC 6121 §2.6.1).
+func TestRosterVerFeature(t *testing.T) {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
+	s.AddUser(t, "juliet", "balcony")
+	if f := featuresAfterAuth(t, s.StartTLS, "juliet", "balcony"); !strings.Contains(f, "<ver xmlns='urn:xmpp:features:rosterver'/>") {
+		t.Fatalf("no roster versioning feature: %s", f)
+	}
+}
+
+// featuresAfterAuth authenticates user with PLAIN over a raw stream and
+// returns the stream features that follow.
+func featuresAfterAuth(t *testing.T, addr, user, pass string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>"
+	var got strings.Builder
+	buf := make([]byte, 4096)
+	expect := func(want string) string {
+		for !strings.Contains(got.String(), want) {
+			n, err := c.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				t.Fatalf("waiting for %q: %v; got %q", want, err, got.String())
+			}
+		}
+		s := got.String()
+		got.Reset()
+		return s
+	}
+	c.Write([]byte(header))
+	expect("</stream:features>")
+	c.Write([]byte("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+		base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "</auth>"))
+	expect("<success")
+	c.Write([]byte(header))
+	return expect("</stream:features>")
 }
