@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -41,35 +40,46 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
+	// Fatal start-up errors are log lines like all others; before the
+	// configuration names its log target they go to stderr.
+	level := new(slog.LevelVar)
 	cfg, source, err := loadConfig(*file)
 	if err != nil {
-		fmt.Fprintln(stderr, "xmppd: serve:", err)
-		fmt.Fprintln(stderr, "xmppd: serve: fix the configuration, or run `xmppd check` for every error")
+		log, _ := newLogger("stderr", level, stderr)
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				log.Error("not started", "err", e.Error())
+			}
+		} else {
+			log.Error("not started", "err", err)
+		}
+		log.Error("not started: fix the configuration, or run `xmppd check` for every error")
 		return 1
 	}
+	level.Set(logLevel(cfg.LogLevel))
+	log, logClose := newLogger(cfg.LogTarget, level, stderr)
+	defer logClose.Close()
 	// The checks of `xmppd check`, so that what it passes starts. What a
 	// running xmppd holds counts here: two cannot run on one configuration.
 	errs, busy := core.Check(cfg)
 	if errs = append(errs, busy...); len(errs) > 0 {
 		for _, e := range errs {
-			fmt.Fprintln(stderr, "xmppd: serve:", e)
+			log.Error("not started", "err", e.Error())
 		}
-		fmt.Fprintf(stderr, "xmppd: serve: %s: %s; not started\n", source, count(len(errs), "problem"))
+		log.Error("not started: "+count(len(errs), "problem"), "config", source)
 		return 1
 	}
-	level := new(slog.LevelVar)
-	level.Set(logLevel(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	applyRuntime(cfg)
 	log.Info("starting", "version", version.String(), "config", source, "data", cfg.DataDir)
 
 	srv, err := core.New(cfg, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "xmppd: serve:", err)
+		log.Error("not started", "err", err)
 		return 1
 	}
 	if err := srv.Start(); err != nil {
-		fmt.Fprintln(stderr, "xmppd: serve:", err)
+		log.Error("not started", "err", err)
 		return 1
 	}
 	var hosts []string
@@ -91,7 +101,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		done := notify.reloading()
-		reload(srv, *file, level, log, alias)
+		reload(srv, *file, cfg.LogTarget, level, log, alias)
 		done()
 	}
 	return 0
@@ -123,13 +133,14 @@ func applyRuntime(cfg *config.Config) {
 
 // reload applies SIGHUP: the configuration is read again and applied
 // without dropping a session (log level, runtime memory options, modules
-// and their options, client connection options, listeners, certificates).
+// and their options, client connection options, listeners, certificates;
+// log_target waits for a restart).
 // A configuration with errors changes nothing, and says so on every SIGHUP;
 // so does one a module fails to load with (core.Server.Reload is all or
 // nothing); what needs a restart is logged and waits for it; a part a
 // module applying it in place (c2s) could not apply is logged with what
 // stayed as it was, and "reloaded" is logged only when all of it applied.
-func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) {
+func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) {
 	cfg, source, err := loadConfig(file)
 	if err == nil {
 		err = core.CheckModules(cfg)
@@ -147,6 +158,10 @@ func reload(srv *core.Server, file string, level *slog.LevelVar, log *slog.Logge
 		return
 	}
 	restart, err := srv.Reload(cfg)
+	if cfg.LogTarget != logTarget {
+		// The logger is made once, at the start.
+		restart = append(restart, "log_target")
+	}
 	if errors.Is(err, core.ErrNotApplied) {
 		// A module failed to load with the new configuration: the reload is
 		// all or nothing, so nothing of it applies, log level included.

@@ -13,6 +13,7 @@ type Config struct {
 	File            string // the file read; "" for the embedded default
 	DataDir         string
 	LogLevel        string // debug, info, warn or error
+	LogTarget       string // stderr or syslog
 	AdminSocket     string
 	StanzaSizeLimit int // bytes
 	ModulesEnabled  []string

@@ -50,6 +50,8 @@ func mainOptions(c *Config) []option {
 			doc: "Directory for accounts, rosters, archives and the self-signed certificate. A relative path is relative to the working directory."},
 		{name: "log_level", kind: kindEnum, def: "info", allowed: []string{"debug", "info", "warn", "error"}, dst: &c.LogLevel,
 			doc: "Least severe messages that are logged."},
+		{name: "log_target", kind: kindEnum, def: "stderr", allowed: []string{"stderr", "syslog"}, dst: &c.LogTarget,
+			doc: "Where log lines go. stderr: standard error, without the time when procd or systemd started xmppd, as they stamp each line themselves. syslog: the local syslog socket /dev/log with facility daemon, ident xmppd and a priority per level, so that `logread` on OpenWrt shows the levels; when the socket cannot be opened, lines go to stderr after one saying why. A change applies at the next restart, not on reload."},
 		{name: "admin_socket", kind: kindPath, defDoc: "data_dir + '/xmppd.sock'", dst: &c.AdminSocket,
 			doc: "Unix socket for the `xmppd status`, `user` and `publish` subcommands; at most 107 bytes, the limit of a socket address."},
 		{name: "stanza_size_limit", kind: kindSize, def: "262144", min: "10000", max: "16M", dst: &c.StanzaSizeLimit,
