@@ -29,6 +29,10 @@ func readMaxDirected(opts *config.Reader) int {
 	return n
 }
 
+// NSPreApproval is the stream feature of subscription pre-approval
+// (RFC 6121 §3.4).
+const NSPreApproval = "urn:xmpp:features:pre-approval"
+
 // Defaults of the module's options.
 const defaultMaxDirected = 100
 
@@ -50,6 +54,14 @@ func (m *Module) Load(api *core.API) error {
 	m.maxDirected = readMaxDirected(api.Options())
 	m.broadcasts = api.Counter("broadcasts", "presence broadcasts of local users")
 	m.subscriptions = api.Counter("subscriptions", "subscription stanzas processed")
+	api.Hook(core.EventStreamFeatures, core.PriorityModule, func(ev *core.Event) bool {
+		// RFC 6121 §3.4: pre-approval, offered after authentication where
+		// there are rosters to keep it in.
+		if f, ok := ev.Data.(*core.Features); ok && f.Authenticated && roster.For(ev.Host) != nil {
+			f.B.Start("sub").Attr("xmlns", NSPreApproval).End()
+		}
+		return false
+	})
 	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetSelf), core.PriorityModule, m.onSelf)
 	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetBare), core.PriorityModule, m.onBare)
 	api.Hook(core.StanzaEvent(stanza.Presence, core.TargetFull), core.PriorityModule, m.onFull)

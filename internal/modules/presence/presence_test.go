@@ -63,6 +63,7 @@ type pushItem struct {
 	JID          string `xml:"jid,attr"`
 	Subscription string `xml:"subscription,attr"`
 	Ask          string `xml:"ask,attr"`
+	Approved     string `xml:"approved,attr"`
 }
 
 type pushIQ struct {

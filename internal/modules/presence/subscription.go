@@ -21,11 +21,12 @@ func (m *Module) subscription(ev *core.Event, typ string) {
 	}
 	local := s.JID.Local()
 	contact := c.String()
-	changed, hadFrom := false, false
+	changed, hadFrom, preApproval := false, false, false
 	if r := roster.For(s.Host); r != nil {
 		var err error
 		_, changed, err = r.Update(s, local, contact, func(it *roster.Item) bool {
 			hadFrom = it.HasFrom()
+			preApproval = typ == roster.Subscribed && !it.PendingIn
 			return it.Outbound(typ)
 		})
 		switch {
@@ -45,8 +46,9 @@ func (m *Module) subscription(ev *core.Event, typ string) {
 	}
 	// Requests and cancellations always go to the contact, whose state may
 	// differ; answers only when they answered something (RFC 6121 §3.1.5,
-	// §3.2.1: no pre-approval here).
-	if !changed && typ != roster.Subscribe && typ != roster.Unsubscribe {
+	// §3.2.1). A pre-approval stays with the user's server, which
+	// approves the contact's request when it comes (RFC 6121 §3.4.1).
+	if (!changed && typ != roster.Subscribe && typ != roster.Unsubscribe) || preApproval {
 		return
 	}
 	if !m.srv.Accounts.Exists(ev.Host.Name, c.Local()) {
@@ -96,6 +98,12 @@ func (m *Module) inbound(origin *core.Session, h *core.Host, local string, from 
 		if typ == roster.Subscribe && hadFrom {
 			autoReply = true
 			return false
+		}
+		if typ == roster.Subscribe && it.PreApproved() {
+			// RFC 6121 §3.4.2: the user approved in advance; the
+			// request is answered for it and the item pushed.
+			autoReply = true
+			return true
 		}
 		if !it.Inbound(typ) {
 			return false

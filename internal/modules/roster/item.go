@@ -47,6 +47,10 @@ type Item struct {
 	// the requester is not part of the user's roster until the user adds or
 	// approves it, so such a record is neither listed nor pushed.
 	Hidden bool `msg:"hidden"`
+	// Approved is a pre-approval (RFC 6121 §3.4): the user sent
+	// 'subscribed' before the contact asked, and the contact's 'subscribe'
+	// will be approved without asking the user (approved='true').
+	Approved bool `msg:"approved"`
 }
 
 // verRecord is the roster version of a user (RFC 6121 §2.6), kept under
@@ -87,9 +91,11 @@ func (it *Item) setSub(to, from bool) {
 }
 
 // Outbound applies a subscription stanza the user sends to the contact and
-// reports whether the item changed (RFC 6121 Appendix A.2 and A.3.1, without
-// pre-approval, which this server does not offer: an unsolicited
-// 'subscribed' changes nothing, RFC 6121 §3.4).
+// reports whether the item changed (RFC 6121 Appendix A.2 and A.3.1). An
+// unsolicited 'subscribed' to a contact that has no subscription from the
+// user records a pre-approval (RFC 6121 §3.4.1), which also puts the
+// contact on the roster; 'unsubscribed' cancels it (§3.4: the user may
+// cancel a pre-approval).
 func (it *Item) Outbound(typ string) bool {
 	to, from := it.HasTo(), it.HasFrom()
 	switch typ {
@@ -103,9 +109,13 @@ func (it *Item) Outbound(typ string) bool {
 		return changed
 	case Subscribed:
 		if !it.PendingIn {
-			return false
+			if from || it.Approved {
+				return false // RFC 6121 §3.4.1: nothing to pre-approve
+			}
+			it.Approved, it.Hidden = true, false
+			return true
 		}
-		it.PendingIn, it.Request, it.Hidden = false, nil, false
+		it.PendingIn, it.Request, it.Hidden, it.Approved = false, nil, false, false
 		it.setSub(to, true)
 	case Unsubscribe:
 		if !to && !it.Ask {
@@ -114,14 +124,27 @@ func (it *Item) Outbound(typ string) bool {
 		it.Ask = false
 		it.setSub(false, from)
 	case Unsubscribed:
-		if !from && !it.PendingIn {
+		if !from && !it.PendingIn && !it.Approved {
 			return false
 		}
-		it.PendingIn, it.Request = false, nil
+		it.PendingIn, it.Request, it.Approved = false, nil, false
 		it.setSub(to, false)
 	default:
 		return false
 	}
+	return true
+}
+
+// PreApproved applies an inbound 'subscribe' to an item the user
+// pre-approved (RFC 6121 §3.4.2): the contact becomes a subscriber at
+// once and the approval is used up. It reports false, changing nothing,
+// when there is no pre-approval.
+func (it *Item) PreApproved() bool {
+	if !it.Approved || it.HasFrom() {
+		return false
+	}
+	it.Approved, it.PendingIn, it.Request, it.Hidden = false, false, nil, false
+	it.setSub(it.HasTo(), true)
 	return true
 }
 
@@ -164,7 +187,7 @@ func (it *Item) Inbound(typ string) bool {
 // unused reports whether a hidden record no longer holds anything worth
 // keeping, so it can be deleted.
 func (it *Item) unused() bool {
-	return it.Hidden && !it.PendingIn && !it.Ask && it.Subscription == None
+	return it.Hidden && !it.PendingIn && !it.Ask && !it.Approved && it.Subscription == None
 }
 
 // sameView reports whether a and b look the same to a client: what a roster
@@ -174,5 +197,5 @@ func sameView(a, b *Item) bool {
 		return true
 	}
 	return a.Hidden == b.Hidden && a.Name == b.Name && a.Subscription == b.Subscription &&
-		a.Ask == b.Ask && slices.Equal(a.Groups, b.Groups)
+		a.Ask == b.Ask && a.Approved == b.Approved && slices.Equal(a.Groups, b.Groups)
 }

@@ -9,9 +9,9 @@ import (
 // MarshalMsg implements msgp.Marshaler
 func (z *Item) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 7
+	// map header, size 8
 	// string "name"
-	o = append(o, 0x87, 0xa4, 0x6e, 0x61, 0x6d, 0x65)
+	o = append(o, 0x88, 0xa4, 0x6e, 0x61, 0x6d, 0x65)
 	o = msgp.AppendString(o, z.Name)
 	// string "sub"
 	o = append(o, 0xa3, 0x73, 0x75, 0x62)
@@ -34,6 +34,9 @@ func (z *Item) MarshalMsg(b []byte) (o []byte, err error) {
 	// string "hidden"
 	o = append(o, 0xa6, 0x68, 0x69, 0x64, 0x64, 0x65, 0x6e)
 	o = msgp.AppendBool(o, z.Hidden)
+	// string "approved"
+	o = append(o, 0xa8, 0x61, 0x70, 0x70, 0x72, 0x6f, 0x76, 0x65, 0x64)
+	o = msgp.AppendBool(o, z.Approved)
 	return
 }
 
@@ -110,6 +113,12 @@ func (z *Item) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "Hidden")
 				return
 			}
+		case "approved":
+			z.Approved, bts, err = msgp.ReadBoolBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Approved")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -128,7 +137,7 @@ func (z *Item) Msgsize() (s int) {
 	for za0001 := range z.Groups {
 		s += msgp.StringPrefixSize + len(z.Groups[za0001])
 	}
-	s += 3 + msgp.BoolSize + 4 + msgp.BytesPrefixSize + len(z.Request) + 7 + msgp.BoolSize
+	s += 3 + msgp.BoolSize + 4 + msgp.BytesPrefixSize + len(z.Request) + 7 + msgp.BoolSize + 9 + msgp.BoolSize
 	return
 }
 

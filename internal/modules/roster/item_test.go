@@ -31,6 +31,9 @@ func stateOf(it Item) string {
 	if it.PendingIn {
 		s += "+PendingIn"
 	}
+	if it.Approved {
+		s += "+Approved"
+	}
 	return s
 }
 
@@ -44,7 +47,10 @@ func TestTransitions(t *testing.T) {
 	}{
 		// RFC 6121 Appendix A.2.1 / A.3.1 (user's server, outbound).
 		{true, Subscribe, []string{"None+PendingOut", "-", "None+PendingOut+PendingIn", "-", "-", "-", "From+PendingOut", "-", "-"}},
-		{true, Subscribed, []string{"-", "-", "From", "From+PendingOut", "-", "Both", "-", "-", "-"}},
+		// With pre-approval (RFC 6121 §3.4.1): an unsolicited
+		// 'subscribed' to a contact without a subscription from the user
+		// is kept as approved='true'.
+		{true, Subscribed, []string{"None+Approved", "None+PendingOut+Approved", "From", "From+PendingOut", "To+Approved", "Both", "-", "-", "-"}},
 		{true, Unsubscribe, []string{"-", "None", "-", "None+PendingIn", "None", "None+PendingIn", "-", "From", "From"}},
 		{true, Unsubscribed, []string{"-", "-", "None", "None+PendingOut", "-", "To", "None", "None+PendingOut", "To"}},
 		// RFC 6121 Appendix A.2.2 / A.3.2 (contact's server, inbound).
@@ -75,6 +81,30 @@ func TestTransitions(t *testing.T) {
 				t.Errorf("outbound=%v %s in %s: request kept without PendingIn", tc.outbound, tc.typ, from)
 			}
 		}
+	}
+}
+
+// TestPreApproved checks the inbound 'subscribe' that meets a pre-approval
+// (RFC 6121 §3.4.2) and the 'unsubscribed' that cancels one.
+func TestPreApproved(t *testing.T) {
+	for from, want := range map[string]string{"None": "From", "None+PendingOut": "From+PendingOut", "To": "Both"} {
+		it := itemOf(from)
+		it.Outbound(Subscribed)
+		if !it.PreApproved() || stateOf(it) != want {
+			t.Errorf("pre-approved %s: %s, want %s", from, stateOf(it), want)
+		}
+		if it.PreApproved() {
+			t.Errorf("pre-approval of %s used twice", from)
+		}
+		it = itemOf(from)
+		it.Outbound(Subscribed)
+		if !it.Outbound(Unsubscribed) || it.Approved || stateOf(it) != from {
+			t.Errorf("cancelled pre-approval of %s: %s", from, stateOf(it))
+		}
+	}
+	it := itemOf("None")
+	if it.PreApproved() {
+		t.Error("approved without a pre-approval")
 	}
 }
 

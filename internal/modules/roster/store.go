@@ -300,6 +300,9 @@ func appendItem(b *stanza.Builder, it *Item, remove bool) {
 	if it.Ask {
 		b.Attr("ask", "subscribe")
 	}
+	if it.Approved {
+		b.Attr("approved", "true")
+	}
 	for _, g := range it.Groups {
 		b.Start("group").Text(g).End()
 	}
