@@ -18,7 +18,4 @@ func login(t *testing.T, s *xmpptest.Server, user, resource string) *client {
 	return &client{xmpptest.Login(t, s, user, "pw", resource)}
 }
 
-var (
-	message  = xmpptest.Message
-	errorFor = xmpptest.ErrorFor
-)
+var errorFor = xmpptest.ErrorFor
