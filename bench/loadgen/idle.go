@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -18,6 +19,11 @@ type idleConfig struct {
 	inflight int
 	pid      int
 	settle   time.Duration
+	// hold > 0 releases every client at once after the last step and
+	// keeps sampling the server's memory for that long.
+	hold  time.Duration
+	every time.Duration // sampling interval while logging in and after the release
+	trace io.Writer     // every sample as a line, or nil
 }
 
 // idleStep is the server's memory with sessions clients logged in.
@@ -39,10 +45,29 @@ type idleResult struct {
 	RSSIdleKiB      int        `json:"rss_idle_kib"`
 	AnonIdleKiB     int        `json:"anon_idle_kib"`
 	BytesPerSession int        `json:"bytes_per_session"`
+	// Release is there with -hold: what the server did with its memory
+	// when every client left at once.
+	Release *idleRelease `json:"release,omitempty"`
 
 	// clients stay logged in until the line is out, so that nothing the
 	// server does as they leave shows in the figures.
 	clients []*client
+}
+
+// idleRelease is the server's memory around a release of every client at
+// once, a mass disconnect. A burst that costs
+// memory shows as a peak above connected_rss_kib; memory not given back
+// shows as end_rss_kib well above rss_idle_kib.
+type idleRelease struct {
+	Clients         int     `json:"clients"`
+	ConnectedRSSKiB int     `json:"connected_rss_kib"` // the last step's sample
+	PeakLoginRSSKiB int     `json:"peak_login_rss_kib"`
+	PeakRSSKiB      int     `json:"peak_rss_kib"` // from the release on
+	PeakAnonKiB     int     `json:"peak_anon_kib"`
+	PeakAfterSec    float64 `json:"peak_after_sec"` // the peak's time after the release
+	EndRSSKiB       int     `json:"end_rss_kib"`    // the last sample, -hold after the release
+	EndAnonKiB      int     `json:"end_anon_kib"`
+	HoldSec         float64 `json:"hold_sec"`
 }
 
 // release logs the clients out.
@@ -53,6 +78,96 @@ func (r *idleResult) release() {
 		}
 	}
 	r.clients = nil
+}
+
+// sample is one reading of the server's memory.
+type sample struct {
+	at        time.Duration // since the sampler started
+	phase     string
+	rss, anon int
+}
+
+// sampler reads the server's memory every interval on a goroutine of its
+// own, labelling each sample with the phase the scenario is in.
+type sampler struct {
+	t0      time.Time
+	mu      sync.Mutex
+	phase   string
+	samples []sample
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func startSampler(pid int, every time.Duration, phase string) *sampler {
+	t0 := time.Now()
+	s := &sampler{t0: t0, phase: phase, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			rss, anon := procMem(pid)
+			s.mu.Lock()
+			s.samples = append(s.samples, sample{time.Since(t0), s.phase, rss, anon})
+			s.mu.Unlock()
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// enter labels the samples from now on, and says when that began.
+func (s *sampler) enter(phase string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.phase = phase
+	return time.Since(s.t0)
+}
+
+// end stops sampling, takes a last sample labelled phase, and returns all.
+func (s *sampler) end(pid int, phase string) []sample {
+	close(s.stop)
+	<-s.done
+	rss, anon := procMem(pid)
+	return append(s.samples, sample{time.Since(s.t0), phase, rss, anon})
+}
+
+// releaseAll closes every client at once, then samples for cfg.hold.
+func (r *idleResult) releaseAll(cfg idleConfig, s *sampler) {
+	rel := &idleRelease{ConnectedRSSKiB: r.Steps[len(r.Steps)-1].RSSKiB, HoldSec: cfg.hold.Seconds()}
+	for _, c := range r.clients {
+		if c != nil {
+			rel.Clients++
+		}
+	}
+	from := s.enter("release")
+	r.release()
+	time.Sleep(time.Until(s.t0.Add(from + cfg.hold)))
+	samples := s.end(cfg.pid, "end")
+	for _, x := range samples {
+		switch {
+		case x.phase == "login" || x.phase == "settle":
+			rel.PeakLoginRSSKiB = max(rel.PeakLoginRSSKiB, x.rss)
+		case x.rss > rel.PeakRSSKiB:
+			rel.PeakRSSKiB, rel.PeakAfterSec = x.rss, round3(max(0, x.at-from).Seconds())
+		}
+		if x.phase == "release" || x.phase == "end" {
+			rel.PeakAnonKiB = max(rel.PeakAnonKiB, x.anon)
+		}
+	}
+	last := samples[len(samples)-1]
+	rel.EndRSSKiB, rel.EndAnonKiB = last.rss, last.anon
+	r.Release = rel
+	if cfg.trace != nil {
+		fmt.Fprintln(cfg.trace, "sec\tphase\trss_kib\tanon_kib")
+		for _, x := range samples {
+			fmt.Fprintf(cfg.trace, "%.2f\t%s\t%d\t%d\n", x.at.Seconds(), x.phase, x.rss, x.anon)
+		}
+	}
 }
 
 // account names client i's account: <user>0 … <user>N-1 over N accounts,
@@ -104,6 +219,10 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 	r.clients = clients
 	var m meter
 	m.start(cfg.pid)
+	var s *sampler
+	if cfg.hold > 0 {
+		s = startSampler(cfg.pid, cfg.every, "login")
+	}
 	var lat []time.Duration
 	var loginTime time.Duration
 	done := 0
@@ -125,15 +244,27 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 		lat = append(lat, l...)
 		r.Failed += failed
 		done = step
+		if s != nil {
+			s.enter("settle")
+		}
 		time.Sleep(cfg.settle)
 		rss, anon := procMem(cfg.pid)
 		r.Steps = append(r.Steps, idleStep{Sessions: step - r.Failed, RSSKiB: rss, AnonKiB: anon})
+		if s != nil {
+			s.enter("login")
+		}
 	}
-	m.stop()
 	if r.Failed == last {
+		if s != nil {
+			s.end(cfg.pid, "end")
+		}
 		r.release()
 		return nil, errors.New("no client could log in")
 	}
+	if s != nil {
+		r.releaseAll(cfg, s)
+	}
+	m.stop()
 	m.fill(&r.common)
 	r.LoginsPerSec = perSec(last-r.Failed, loginTime)
 	r.LoginP50ms, r.LoginP99ms = percentiles(lat)

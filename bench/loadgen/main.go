@@ -50,6 +50,9 @@ func run(args []string) int {
 	inflight := fs.Int("inflight", 50, "logins in flight at once")
 	pid := fs.Int("pid", 0, "server process to sample memory and CPU of")
 	settle := fs.Duration("settle", 3*time.Second, "idle: wait after each step's logins before sampling")
+	hold := fs.Duration("hold", 0, "idle: after the last step, release every client at once and sample the server's memory for this long (needs -pid)")
+	every := fs.Duration("every", 250*time.Millisecond, "idle with -hold: sampling interval, from the first login on")
+	trace := fs.String("trace", "", "idle with -hold: write every memory sample to this file (tab-separated)")
 	pairs := fs.Int("pairs", 50, "msg: pairs of clients (accounts <user>0 … <user>2P-1)")
 	window := fs.Int("window", 8, "msg: messages in flight per direction; pep: publishes in flight")
 	duration := fs.Duration("duration", 10*time.Second, "msg: measured phase")
@@ -98,7 +101,20 @@ func run(args []string) int {
 				return usage(err.Error())
 			}
 		}
-		r, err = runIdle(idleConfig{opts: o, user: *user, accounts: *accounts, steps: steps, inflight: *inflight, pid: *pid, settle: *settle})
+		if *hold > 0 && (*pid == 0 || *every <= 0) {
+			return usage("-hold needs -pid and a positive -every")
+		}
+		cfg := idleConfig{opts: o, user: *user, accounts: *accounts, steps: steps, inflight: *inflight, pid: *pid, settle: *settle, hold: *hold, every: *every}
+		if *trace != "" {
+			f, err := os.Create(*trace)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "loadgen:", err)
+				return 1
+			}
+			defer f.Close()
+			cfg.trace = f
+		}
+		r, err = runIdle(cfg)
 	case "msg":
 		if *pairs < 1 {
 			return usage("-pairs must be at least 1")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -49,6 +50,36 @@ func TestSmoke(t *testing.T) {
 		}
 		if r.RSSIdleKiB <= 0 {
 			t.Errorf("idle sample %d KiB", r.RSSIdleKiB)
+		}
+	})
+
+	t.Run("idle-release", func(t *testing.T) {
+		var trace bytes.Buffer
+		r, err := runIdle(idleConfig{opts: plain, user: "bench", accounts: accounts, steps: []int{accounts}, inflight: 10, pid: pid,
+			settle: 100 * time.Millisecond, hold: 500 * time.Millisecond, every: 50 * time.Millisecond, trace: &trace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := r.Release
+		if rel == nil || rel.Clients != accounts || r.clients != nil {
+			t.Fatalf("release %+v, %d clients kept", rel, len(r.clients))
+		}
+		if rel.ConnectedRSSKiB <= 0 || rel.PeakLoginRSSKiB <= 0 || rel.PeakRSSKiB <= 0 || rel.EndRSSKiB <= 0 || rel.HoldSec != 0.5 {
+			t.Errorf("release figures %+v", rel)
+		}
+		lines := strings.Split(strings.TrimSpace(trace.String()), "\n")
+		if len(lines) < 10 || lines[0] != "sec\tphase\trss_kib\tanon_kib" || !strings.Contains(trace.String(), "\trelease\t") {
+			t.Errorf("trace of %d lines: %.200q", len(lines), trace.String())
+		}
+		// Released means gone from the server, not merely sampled.
+		for n := 0; ; n++ {
+			if sessions, _ := s.Host(s.Domain).Count(); sessions == 0 {
+				break
+			}
+			if n == 1000 {
+				t.Fatal("sessions left after the release")
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 
@@ -165,6 +196,7 @@ func TestFlags(t *testing.T) {
 		{"-scenario", "idle", "-addr", "192.0.2.1:5222"},
 		{"-scenario", "idle", "-addr", "example.org:5222"},
 		{"-scenario", "idle", "-steps", "50,10"},
+		{"-scenario", "idle", "-hold", "1s"}, // no -pid to sample
 		{"-scenario", "msg", "-mech", "DIGEST-MD5"},
 		{"-scenario", "nope"},
 	} {
