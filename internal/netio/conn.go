@@ -13,7 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Handler is what a protocol puts on a connection.
+// Handler is what a protocol puts on a connection. Its calls run on the
+// Poller's few workers, so they must not wait for anything that only
+// another connection's input would bring: a few such waits would stop
+// every connection.
 type Handler interface {
 	// Data gets the window of unconsumed input after each read and returns
 	// how many leading bytes it no longer needs. Calls for one connection
@@ -87,7 +90,13 @@ type Conn struct {
 	tlsp      atomic.Pointer[tls.Conn] // set once the handshake is done
 	transport transport
 	paused    atomic.Bool // the handler asked for a pause; no re-arm until it ends
-	tlsNext   func() (*tls.Config, func(error))
+	// sched holds listed (on the Poller's ready list) and the work other
+	// goroutines leave for the next serving (dueFail, dueFarewell): they
+	// must not run a close path themselves, and a goroutine each would
+	// make a burst of them unbounded.
+	sched   atomic.Uint32
+	next    *Conn // on the ready list; under Poller.qmu
+	tlsNext func() (*tls.Config, func(error))
 
 	// With TLS, one write becomes many records, each enqueued on its own.
 	// The bound is decided once per write, before encryption; tmu keeps
@@ -98,16 +107,23 @@ type Conn struct {
 	tmu      sync.Mutex
 	admitted atomic.Bool
 
+	// busy: a worker is serving reads, or a handshake runs; it stays set
+	// once serving stops for good, so that nothing reads a closing
+	// connection again. It sits beside admitted to fill what would be
+	// padding.
+	busy atomic.Bool
+
 	wmu      sync.Mutex
 	out      [][]byte
 	queued   int
 	flushing bool
-	closing  bool  // close once the queue is written
-	cause    error // the limit the connection is closing for, once over one
+	closing  bool // close once the queue is written
+	// cause is why the connection is closing once it is over a limit or a
+	// write failed; it refuses all output from then on.
+	cause error
 
 	closed    atomic.Bool
 	closeOnce sync.Once
-	busy      atomic.Bool // a goroutine is serving reads
 
 	// Syscalls go through RawConn so the descriptor cannot be closed and
 	// reused under them; the callbacks are made once, not per call.
@@ -142,7 +158,10 @@ func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.C
 		return true
 	}
 	if tlsConfig != nil {
-		if err := c.handshake(tlsConfig); err != nil {
+		p.hs.enter()
+		err := c.handshake(tlsConfig)
+		p.hs.leave()
+		if err != nil {
 			nc.Close()
 			return nil, err
 		}
@@ -152,7 +171,7 @@ func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.C
 		return nil, err
 	}
 	if tlsConfig != nil {
-		go c.serve() // the handshake may have buffered application data
+		p.ready(c) // the handshake may have buffered application data
 	}
 	return c, nil
 }
@@ -184,28 +203,70 @@ func (c *Conn) Buffered() (in, out int) {
 	return cap(c.win), c.queued
 }
 
+// Bits of Conn.sched.
+const (
+	listed      = 1 << iota // on the ready list
+	dueFail                 // a write failed: close with Conn.cause
+	dueFarewell             // over the output bound: last words, then close
+	dues        = dueFail | dueFarewell
+)
+
+// serve runs on a worker: what is due first, then reading.
 func (c *Conn) serve() {
-	// A stale event for a reused descriptor must not start a second reader.
-	if c.closed.Load() || !c.busy.CompareAndSwap(false, true) {
+	if c.closed.Load() {
 		return
 	}
-	switch c.serveLocked() {
-	case drained:
-		if !c.paused.Load() {
-			c.rearm()
-		}
+	// Before the busy check: a worker reading the connection now would
+	// re-arm it, and the close would wait for the peer's next input. The
+	// load first spares the common case an atomic write.
+	if c.sched.Load()&dues != 0 && c.runDue() {
+		return
+	}
+	// A stale event for a reused descriptor must not start a second reader.
+	if !c.busy.CompareAndSwap(false, true) {
+		return
+	}
+	res := c.serveLocked()
+	switch res {
+	case stopped:
+		// Closed or closing for a limit: nothing reads it again, so its
+		// window serves another connection rather than the collector.
+		putWindow(c.win)
+		c.win = nil
+		return
 	case tlsStarts:
-		// Only now, with busy cleared: the handshake's goroutine serves
-		// the connection when it is done, and must find it free.
-		c.beginTLS()
+		c.beginTLS() // busy until the handshake is done
+		return
+	}
+	// Cleared before the re-arm, so that the event it brings finds the
+	// connection free.
+	c.busy.Store(false)
+	if c.paused.Load() {
+		return // the pause's end serves it
+	}
+	switch res {
+	case drained:
+		c.rearm()
 	case budgetSpent:
 		// Not a re-arm: with TLS the rest may already sit in crypto/tls's
-		// buffer, where no readiness event would ever announce it. A new
-		// goroutine lets other connections run first.
-		if !c.paused.Load() {
-			go c.serve()
-		}
+		// buffer, where no readiness event would ever announce it. The
+		// list's tail lets the connections already ready run first.
+		c.p.ready(c)
 	}
+}
+
+// runDue runs the work other goroutines left for the connection, and
+// reports whether it closed the connection.
+func (c *Conn) runDue() (closed bool) {
+	due := c.sched.And(^uint32(dues)) & dues
+	if due&dueFail != 0 {
+		c.fail(nil) // with the write's error, from cause
+		return true
+	}
+	if due&dueFarewell != 0 {
+		c.farewell()
+	}
+	return false
 }
 
 // What serveLocked leaves to do.
@@ -218,11 +279,8 @@ const (
 	tlsStarts                 // the handler asked for STARTTLS
 )
 
-// serveLocked reads until the socket is drained or the budget is spent. It
-// clears busy before returning so that the event a re-arm brings finds the
-// connection free.
+// serveLocked reads until the socket is drained or the budget is spent.
 func (c *Conn) serveLocked() served {
-	defer c.busy.Store(false)
 	for range readBudget {
 		if c.win == nil {
 			c.win = getWindow()
@@ -291,7 +349,7 @@ func (c *Conn) Pause(d time.Duration) {
 		c.paused.Store(false)
 		// Serve rather than re-arm: with TLS, input may be buffered where
 		// the poller cannot see it. A read that would block re-arms.
-		c.serve()
+		c.p.ready(c)
 	})
 }
 
@@ -330,35 +388,47 @@ func (c *Conn) rawRead(p []byte) (int, error) {
 
 // StartTLS upgrades the connection after the handler has queued its
 // <proceed/>: once Data returns, the queue is flushed, the handshake runs on
-// a goroutine of its own, and done reports the outcome; reading resumes
-// after done returns. Call it from Handler.Data.
+// a goroutine of its own (once one of the Poller's handshake slots is
+// free), and done reports the outcome; reading resumes after done returns.
+// Call it from Handler.Data.
 func (c *Conn) StartTLS(cfg *tls.Config, done func(error)) {
 	c.tlsNext = func() (*tls.Config, func(error)) { return cfg, done }
 }
 
+// beginTLS hands the connection, still busy, to the handshake gate.
 func (c *Conn) beginTLS() {
-	cfg, done := c.tlsNext()
-	c.tlsNext = nil
 	if c.win != nil {
 		// Nothing may follow <starttls/> before the handshake (RFC 6120 §5.4.3.3).
 		putWindow(c.win)
 		c.win = nil
 	}
-	go func() {
-		if err := c.drain(5 * time.Second); err != nil {
-			c.fail(err)
-			return
-		}
-		err := c.handshake(cfg)
+	c.p.hs.start(c)
+}
+
+// upgrade runs the STARTTLS handshake on a goroutine of the gate and hands
+// the connection back to the workers.
+func (c *Conn) upgrade() {
+	cfg, done := c.tlsNext()
+	c.tlsNext = nil
+	if c.closed.Load() {
+		done(ErrClosed) // by a timeout, while it waited for a slot
+		return
+	}
+	if err := c.drain(5 * time.Second); err != nil {
 		done(err)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		// The handshake may have read application data into the TLS
-		// buffer already: serve now rather than wait for the socket.
-		c.serve()
-	}()
+		c.fail(err)
+		return
+	}
+	err := c.handshake(cfg)
+	done(err)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	// The handshake may have read application data into the TLS buffer
+	// already: serve now rather than wait for the socket.
+	c.busy.Store(false)
+	c.p.ready(c)
 }
 
 // handshake runs the server side of a TLS handshake, blocking for at most
@@ -443,8 +513,8 @@ func (c *Conn) writeTLS(tc *tls.Conn, p []byte) error {
 }
 
 // admitLocked decides whether n more bytes may join the output; over the
-// bound, it starts closing the connection, on a goroutine of its own so
-// that a sender routing to this peer is never held up by it.
+// bound, it leaves the closing to a worker, so that a sender routing to
+// this peer is never held up by it.
 func (c *Conn) admitLocked(n int) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -454,7 +524,8 @@ func (c *Conn) admitLocked(n int) error {
 	}
 	if n > 0 && c.queued > 0 && c.queued+n > c.cfg.MaxQueue {
 		c.cause = ErrSlowConsumer
-		go c.farewell()
+		c.sched.Or(dueFarewell)
+		c.p.ready(c)
 		return ErrSlowConsumer
 	}
 	return nil
@@ -508,11 +579,15 @@ func (c *Conn) Flush() {
 	}
 	done, err := c.writeLocked()
 	if err != nil {
+		if c.cause == nil {
+			c.cause = err
+		}
 		c.wmu.Unlock()
 		// Not on this goroutine: Flush is called by whoever routes to this
 		// peer, maybe under a lock of their own that the close path (an
 		// unbind, presence going out) would need.
-		go c.fail(err)
+		c.sched.Or(dueFail)
+		c.p.ready(c)
 		return
 	}
 	if done {
@@ -684,7 +759,7 @@ func (c *Conn) fail(err error) {
 		c.wmu.Lock()
 		if c.cause != nil {
 			// However the closing ends (written, timed out, reset), the
-			// handler learns the limit that started it.
+			// handler learns the limit or the write error that started it.
 			err = c.cause
 		}
 		for _, b := range c.out {
@@ -693,5 +768,7 @@ func (c *Conn) fail(err error) {
 		c.out, c.queued = nil, 0
 		c.wmu.Unlock()
 		c.h.Closed(c, err)
+		open.Add(-1)
+		c.p.trim.closed()
 	})
 }

@@ -8,14 +8,24 @@ import (
 )
 
 // Poller waits for readability on many connections with one epoll instance
-// and one goroutine. Each registration is one-shot: a ready connection is
-// served by exactly one goroutine, and re-armed when that goroutine is done.
+// and one goroutine, and serves the ready ones on a bounded set of workers
+// (work.go). Each registration is one-shot: a ready connection is served by
+// one worker at a time, and re-armed when that worker is done with it.
 type Poller struct {
 	epfd int
 	mu   sync.RWMutex
 	byFD []*Conn // indexed by file descriptor: small integers, dense
 	wake int     // eventfd that ends Run
 	done chan struct{}
+
+	// The ready list and its workers.
+	qmu        sync.Mutex
+	head, tail *Conn
+	running    int
+	maxWorkers int
+
+	hs   *gate    // TLS handshakes in flight
+	trim *trimmer // the process's, but tests bring their own
 }
 
 const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
@@ -37,12 +47,14 @@ func NewPoller() (*Poller, error) {
 		unix.Close(wake)
 		return nil, err
 	}
-	return &Poller{epfd: epfd, wake: wake, done: make(chan struct{})}, nil
+	return &Poller{epfd: epfd, wake: wake, done: make(chan struct{}),
+		maxWorkers: workerBound(), hs: newGate(handshakeBound()), trim: trim}, nil
 }
 
-// Run dispatches readiness until Close. Each ready connection is served on
-// a goroutine of its own, which ends when the socket is drained: the cost of
-// a connection between bursts is its state, not a stack.
+// Run dispatches readiness until Close. A ready connection goes on the
+// ready list; a worker serves it until the socket is drained, and the
+// workers end when the list is empty: the cost of a connection between
+// bursts is its state, not a stack, and a burst costs a few stacks.
 func (p *Poller) Run() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 128)
@@ -66,7 +78,7 @@ func (p *Poller) Run() {
 			}
 			p.mu.RUnlock()
 			if c != nil {
-				go c.serve()
+				p.ready(c)
 			}
 		}
 	}
@@ -89,7 +101,11 @@ func (p *Poller) add(c *Conn) error {
 	p.byFD[c.fd] = c
 	p.mu.Unlock()
 	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(c.fd)}
-	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev)
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		return err
+	}
+	open.Add(1)
+	return nil
 }
 
 func (p *Poller) rearm(c *Conn) error {
