@@ -194,11 +194,20 @@ func TestIdleStoreSleeps(t *testing.T) {
 	debug.FreeOSMemory()
 	time.Sleep(100 * time.Millisecond)
 
-	before := sleeps(t)
-	time.Sleep(2 * time.Second)
 	// The test's own sleep wakes a thread or two; pebble's default
-	// scheduler alone would add 20.
-	if n := sleeps(t) - before; n > 10 {
-		t.Errorf("threads woke %d times in 2 s of idle; a ticker is running", n)
+	// scheduler alone would add 20 every time. Other test processes on a
+	// loaded machine add wake-ups now and then, so the quietest of three
+	// rounds counts: a ticker shows in all of them.
+	least := -1
+	for range 3 {
+		before := sleeps(t)
+		time.Sleep(2 * time.Second)
+		if n := sleeps(t) - before; least < 0 || n < least {
+			least = n
+		}
+		if least <= 10 {
+			return
+		}
 	}
+	t.Errorf("threads woke at least %d times in each of three 2 s rounds of idle; a ticker is running", least)
 }
