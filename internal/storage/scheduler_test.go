@@ -175,8 +175,13 @@ func sleeps(t *testing.T) int {
 // not wake the process: pebble's default compaction scheduler ticks every
 // 100 ms and its disk health checks every 2 s.
 func TestIdleStoreSleeps(t *testing.T) {
-	if testing.Short() || underEmulator() || raceEnabled || runtime.GOOS != "linux" {
-		t.Skip("counts the threads' context switches over 2 s (long; qemu-user and the race detector have threads of their own)")
+	// It counts context switches, which other processes on a shared
+	// machine disturb: a measurement, run on demand, not in every test run.
+	if os.Getenv("XMPPD_MEASURE_IDLE") == "" {
+		t.Skip("set XMPPD_MEASURE_IDLE=1 to count the threads' wake-ups over idle seconds")
+	}
+	if underEmulator() || raceEnabled || runtime.GOOS != "linux" {
+		t.Skip("counts the threads' context switches (qemu-user and the race detector have threads of their own)")
 	}
 	db := openTemp(t)
 	kv := db.KeyVal("idle", true)
