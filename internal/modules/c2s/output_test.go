@@ -105,11 +105,7 @@ func TestSlowReaderStreamError(t *testing.T) {
 		tls  bool
 	}{{"plain", false}, {"direct", true}} {
 		t.Run(mode.name, func(t *testing.T) {
-			// The flood is about the output bound: archiving and offline
-			// storage (a synced write per message once the reader is cut
-			// off) would only slow it down.
-			s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_queue_size '16k'\n"+
-				"config module 'mam'\n\toption default_policy 'never'\nconfig module 'offline'\n\toption max_offline '1'\n")
+			s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_queue_size '16k'\n"+quietModules)
 			s.AddUser(t, "romeo", "orchard")
 			s.AddUser(t, "juliet", "balcony")
 			addr := s.StartTLS

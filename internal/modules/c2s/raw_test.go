@@ -152,10 +152,16 @@ func TestAuthRequiresTLS(t *testing.T) {
 	r.expect("<encryption-required/>")
 }
 
+// quietModules turns off archiving and keeps offline storage to one
+// message: the floods of the slow-reader tests are about the output bound,
+// and a store write per message (once the reader is cut off, a synced
+// one) would only slow them down, under qemu past their deadlines.
+const quietModules = "config module 'mam'\n\toption default_policy 'never'\nconfig module 'offline'\n\toption max_offline '1'\n"
+
 // TestSlowReader: a client that stops reading while it is sent messages is
 // disconnected, and what the server holds for it stays bounded.
 func TestSlowReader(t *testing.T) {
-	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_queue_size '64k'\n")
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n\toption c2s_queue_size '64k'\n"+quietModules)
 	s.AddUser(t, "juliet", "balcony")
 	s.AddUser(t, "romeo", "orchard")
 	slow := dialRaw(t, s.StartTLS)
