@@ -125,6 +125,7 @@ func (m *Module) enable(ev *core.Event) bool {
 		m.mu.Unlock()
 	}
 	m.enabled.Inc()
+	m.armSweep()
 
 	var b stanza.Builder
 	b.Reset(nil).Start("enabled").Attr("xmlns", NS)
@@ -256,9 +257,17 @@ func (m *Module) outgoing(s *core.Session, o *core.Outgoing) bool {
 // sweep asks idle sessions that have unacknowledged stanzas for an ack,
 // and keeps hibernation within its memory budget.
 func (m *Module) sweep() {
+	m.sweepMu.Lock()
+	m.sweepT = nil
+	m.sweepMu.Unlock()
+	active := false
 	for _, s := range m.host.AllSessions() {
 		st := stateOf(s)
-		if st == nil || s.Link() == nil || st.pending.Load() {
+		if st == nil {
+			continue
+		}
+		active = true
+		if s.Link() == nil || st.pending.Load() {
 			continue
 		}
 		n := st.sent()
@@ -268,4 +277,16 @@ func (m *Module) sweep() {
 		}
 	}
 	m.trim(nil)
+	if active {
+		m.armSweep()
+	}
+}
+
+// armSweep schedules the next idle sweep unless one is scheduled.
+func (m *Module) armSweep() {
+	m.sweepMu.Lock()
+	defer m.sweepMu.Unlock()
+	if m.sweepT == nil && !m.unloading {
+		m.sweepT = time.AfterFunc(m.o.requestIdle, m.sweep)
+	}
 }

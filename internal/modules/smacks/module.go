@@ -81,6 +81,12 @@ type Module struct {
 	hibernate map[*state]struct{}
 	stopping  atomic.Bool
 
+	// The idle sweep runs only while a session uses stream management,
+	// so an idle server with none makes no wake-ups for it.
+	sweepMu   sync.Mutex
+	sweepT    *time.Timer
+	unloading bool
+
 	enabled, resumed, failedResumes, expired, rerouted *core.Counter
 }
 
@@ -127,12 +133,14 @@ func (m *Module) Load(api *core.API) error {
 		m.stopping.Store(true)
 		return false
 	})
-	api.Every(m.o.requestIdle, m.sweep)
 
 	// Sessions that enabled stream management under a previous load.
 	for _, s := range m.host.AllSessions() {
 		if st := stateOf(s); st != nil && st.id != "" && s.Link() != nil {
 			m.byID[st.id] = st
+		}
+		if stateOf(s) != nil {
+			m.armSweep()
 		}
 	}
 	return nil
@@ -142,6 +150,13 @@ func (m *Module) Load(api *core.API) error {
 // end them, and their messages are routed again while the modules that
 // store them are still there.
 func (m *Module) Unload() {
+	m.sweepMu.Lock()
+	m.unloading = true
+	if m.sweepT != nil {
+		m.sweepT.Stop()
+		m.sweepT = nil
+	}
+	m.sweepMu.Unlock()
 	m.mu.Lock()
 	var ending []*state
 	for st := range m.hibernate {
