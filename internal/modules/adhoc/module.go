@@ -85,7 +85,8 @@ func (m *Module) Load(api *core.API) error {
 	// The disco module leaves nodes to the modules that serve them.
 	api.Hook(core.IQEvent(core.TargetHost, nsItems, "query"), core.PriorityModule, m.items)
 	api.Hook(core.IQEvent(core.TargetHost, nsInfo, "query"), core.PriorityModule, m.info)
-	api.Every(time.Minute, func() { m.sessions.prune(time.Now()) })
+	// No timer prunes the sessions: the table holds a few dozen at most
+	// and is pruned when it is used, so an idle server is not woken.
 	return nil
 }
 

@@ -34,11 +34,9 @@ func newSessions(max int, ttl time.Duration) *sessions {
 func (s *sessions) start(node, owner string, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked(now)
 	if len(s.byID) >= s.max {
-		s.pruneLocked(now)
-		if len(s.byID) >= s.max {
-			return ""
-		}
+		return ""
 	}
 	var b [8]byte
 	rand.Read(b[:])
@@ -75,9 +73,10 @@ func (s *sessions) pruneLocked(now time.Time) {
 	}
 }
 
-// count returns the number of sessions held.
+// count returns the number of live sessions.
 func (s *sessions) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked(time.Now())
 	return len(s.byID)
 }
