@@ -131,7 +131,7 @@ func (m *Module) onSelf(ev *core.Event) bool {
 // get answers with the stored fragment, or the requested element empty
 // when none is stored (XEP-0049 §2.3's result has the element either way).
 func (m *Module) get(ev *core.Event, user string, want *stanza.Element) {
-	var r record
+	var r core.StoredElement
 	found, err := m.store.Get(user, key(want), &r)
 	if err != nil {
 		m.api.Log().Error("cannot read private storage", "user", user, "err", err)
@@ -179,7 +179,7 @@ func (m *Module) set(ev *core.Event, user string, frags []*stanza.Element) {
 			return
 		}
 		have[k] = true
-		if err := b.SetMap(m.store, user, k, &record{XML: data, Updated: now}); err != nil {
+		if err := b.SetMap(m.store, user, k, &core.StoredElement{XML: data, Updated: now}); err != nil {
 			m.api.Error(ev, core.ErrWait, "internal-server-error", "")
 			return
 		}

@@ -95,7 +95,7 @@ func (m *Module) onSelf(ev *core.Event) bool {
 		m.api.Error(ev, core.ErrModify, "not-acceptable", "the vCard is larger than this server stores")
 		return true
 	}
-	if err := m.store.Set(user, &record{XML: data, Updated: time.Now().Unix()}); err != nil {
+	if err := m.store.Set(user, &core.StoredElement{XML: data, Updated: time.Now().Unix()}); err != nil {
 		m.api.Log().Error("cannot store a vCard", "user", user, "err", err)
 		m.api.Error(ev, core.ErrWait, "internal-server-error", "")
 		return true
@@ -126,7 +126,7 @@ func (m *Module) onOther(ev *core.Event) bool {
 
 // get answers with user's stored vCard, or an empty one.
 func (m *Module) get(ev *core.Event, user string) {
-	var r record
+	var r core.StoredElement
 	found, err := m.store.Get(user, &r)
 	if err != nil {
 		m.api.Log().Error("cannot read a vCard", "user", user, "err", err)
