@@ -21,8 +21,8 @@ func presence(s string) string {
 
 // sync makes c's stanzas so far routed: the ping's answer comes after them.
 func sync(c *rawClient, id string) string {
-	c.send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>")
-	return c.expect("id='" + id + "'")
+	c.Send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>")
+	return c.Expect("id='" + id + "'")
 }
 
 // pair logs juliet (the phone, which goes inactive) and romeo in.
@@ -31,13 +31,13 @@ func pair(t *testing.T, extra string) (s *xmpptest.Server, j, r *rawClient) {
 	s.AddUser(t, "juliet", "balcony")
 	s.AddUser(t, "romeo", "orchard")
 	j = dial(t, s)
-	if f := j.auth("juliet", "balcony"); !strings.Contains(f, "<csi xmlns='urn:xmpp:csi:0'/>") {
+	if f := j.Auth("juliet", "balcony"); !strings.Contains(f, "<csi xmlns='urn:xmpp:csi:0'/>") {
 		t.Fatalf("no <csi/> in the features after authentication: %s", f)
 	}
-	j.bind("phone")
-	j.send("<presence/>")
+	j.Bind("phone")
+	j.Send("<presence/>")
 	r = dial(t, s)
-	r.login("romeo", "orchard", "r")
+	r.Login("romeo", "orchard", "r")
 	return s, j, r
 }
 
@@ -46,23 +46,23 @@ func pair(t *testing.T, extra string) (s *xmpptest.Server, j, r *rawClient) {
 // body brings them, in order, before itself.
 func TestInactiveHoldsUntilMessage(t *testing.T) {
 	_, j, r := pair(t, "")
-	j.send(inactive)
+	j.Send(inactive)
 	sync(j, "in")
-	j.take()
-	r.send(presence("first"))
-	r.send(composing)
-	r.send(presence("second"))
-	r.send("<presence to='juliet@localhost' type='subscribe'/>")
+	j.Take()
+	r.Send(presence("first"))
+	r.Send(composing)
+	r.Send(presence("second"))
+	r.Send("<presence to='juliet@localhost' type='subscribe'/>")
 	sync(r, "r1")
 	if got := sync(j, "quiet"); strings.Contains(got, "<status>") || strings.Contains(got, "composing") {
 		t.Fatalf("an inactive client got %q", got)
 	}
-	if got := j.take(); !strings.Contains(got, "type='subscribe'") {
+	if got := j.Take(); !strings.Contains(got, "type='subscribe'") {
 		t.Fatalf("a subscription request was held back: %q", got)
 	}
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>wake up</body></message>")
-	j.expect("wake up")
-	got := j.expect("</message>")
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>wake up</body></message>")
+	j.Expect("wake up")
+	got := j.Expect("</message>")
 	if strings.Contains(got, "first") {
 		t.Fatalf("a superseded presence was sent: %q", got)
 	}
@@ -71,8 +71,8 @@ func TestInactiveHoldsUntilMessage(t *testing.T) {
 		t.Fatalf("want the chat state, the latest presence, then the message; got %q", got)
 	}
 	// Still inactive: the next update waits again.
-	j.take()
-	r.send(presence("third"))
+	j.Take()
+	r.Send(presence("third"))
 	sync(r, "r2")
 	if got := sync(j, "quiet2"); strings.Contains(got, "third") {
 		t.Fatalf("an inactive client got %q", got)
@@ -83,33 +83,33 @@ func TestInactiveHoldsUntilMessage(t *testing.T) {
 // nothing waits.
 func TestActiveFlushes(t *testing.T) {
 	_, j, r := pair(t, "")
-	j.send(inactive)
+	j.Send(inactive)
 	sync(j, "in")
-	r.send(presence("away"))
+	r.Send(presence("away"))
 	sync(r, "r1")
-	j.take()
-	j.send(active)
-	j.expect("<status>away</status>")
-	j.take()
-	r.send(presence("back"))
-	j.expect("<status>back</status>")
+	j.Take()
+	j.Send(active)
+	j.Expect("<status>away</status>")
+	j.Take()
+	r.Send(presence("back"))
+	j.Expect("<status>back</status>")
 }
 
 // TestHeldBound: when max_held stanzas wait, they all go; a newer
 // presence from the same contact takes the place of the older one.
 func TestHeldBound(t *testing.T) {
 	_, j, r := pair(t, "config module 'csi'\n\toption max_held '2'\n")
-	j.send(inactive)
+	j.Send(inactive)
 	sync(j, "in")
-	j.take()
-	r.send(presence("s0"))
-	r.send(presence("s1"))
+	j.Take()
+	r.Send(presence("s0"))
+	r.Send(presence("s1"))
 	sync(r, "r1")
 	if got := sync(j, "quiet"); strings.Contains(got, "<status>") {
 		t.Fatalf("flushed before the bound: %q", got)
 	}
-	r.send(composing)
-	got := j.expect("composing")
+	r.Send(composing)
+	got := j.Expect("composing")
 	if !strings.Contains(got, "<status>s1</status>") || strings.Contains(got, "s0") {
 		t.Fatalf("at the bound got %q", got)
 	}
@@ -120,15 +120,15 @@ func TestHeldBound(t *testing.T) {
 // and arrives when the session is resumed.
 func TestDetachedFlushes(t *testing.T) {
 	s, j, r := pair(t, "")
-	j.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
-	got := j.expect("max='")
+	j.Send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	got := j.Expect("max='")
 	id := got[strings.Index(got, "id='")+4:]
 	id = id[:strings.Index(id, "'")]
-	j.send(inactive)
+	j.Send(inactive)
 	sync(j, "in") // the one stanza juliet gets after <enable/>
-	r.send(presence("held"))
+	r.Send(presence("held"))
 	sync(r, "r1")
-	j.c.Close()
+	j.C.Close()
 	h := s.Host("localhost")
 	deadline := time.Now().Add(10 * time.Second)
 	for _, sess := range h.AllSessions() {
@@ -140,11 +140,11 @@ func TestDetachedFlushes(t *testing.T) {
 		}
 	}
 	j2 := dial(t, s)
-	j2.auth("juliet", "balcony")
-	j2.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='1'/>")
-	j2.expect("<resumed")
-	j2.expect("<status>held</status>")
+	j2.Auth("juliet", "balcony")
+	j2.Send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='1'/>")
+	j2.Expect("<resumed")
+	j2.Expect("<status>held</status>")
 	// Resumed streams start active.
-	r.send(presence("live"))
-	j2.expect("<status>live</status>")
+	r.Send(presence("live"))
+	j2.Expect("<status>live</status>")
 }

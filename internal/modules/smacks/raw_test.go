@@ -1,145 +1,40 @@
 package smacks_test
 
 import (
-	"bytes"
-	"encoding/base64"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"xmppd/internal/xmpptest"
 )
 
-// rawClient speaks XMPP by hand: no Go client library has XEP-0198.
-type rawClient struct {
-	t   testing.TB
-	c   net.Conn
-	got bytes.Buffer
-}
+// rawClient is xmpptest's hand-speaking client: no Go client library has XEP-0198.
+type rawClient struct{ *xmpptest.RawClient }
 
 // plainUCI lets PLAIN run without TLS on loopback, for raw clients.
 const plainUCI = "\toption c2s_plain_on_loopback '1'\n"
 
-const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>`
+const header = xmpptest.RawHeader
 
 func dial(t testing.TB, s *xmpptest.Server) *rawClient {
 	t.Helper()
-	c, err := net.Dial("tcp", s.StartTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &rawClient{t: t, c: c}
-}
-
-func (r *rawClient) send(s string) {
-	r.t.Helper()
-	if _, err := r.c.Write([]byte(s)); err != nil {
-		r.t.Fatalf("write: %v", err)
-	}
-}
-
-// expect reads until want has arrived and returns everything read so far.
-func (r *rawClient) expect(want string) string {
-	r.t.Helper()
-	buf := make([]byte, 4096)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(r.got.String(), want) {
-		r.c.SetReadDeadline(deadline)
-		n, err := r.c.Read(buf)
-		r.got.Write(buf[:n])
-		if err != nil {
-			r.t.Fatalf("waiting for %q: %v; got %q", want, err, r.got.String())
-		}
-	}
-	return r.got.String()
-}
-
-// quiet reads for d and returns what came; it is for checking that
-// something does not arrive.
-func (r *rawClient) quiet(d time.Duration) string {
-	buf := make([]byte, 4096)
-	r.c.SetReadDeadline(time.Now().Add(d))
-	for {
-		n, err := r.c.Read(buf)
-		r.got.Write(buf[:n])
-		if err != nil {
-			return r.got.String()
-		}
-	}
-}
-
-// closed waits for the server to close the connection.
-func (r *rawClient) closed() string {
-	r.t.Helper()
-	buf := make([]byte, 4096)
-	r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		n, err := r.c.Read(buf)
-		r.got.Write(buf[:n])
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				r.t.Fatalf("connection not closed; got %q", r.got.String())
-			}
-			return r.got.String()
-		}
-	}
-}
-
-// auth authenticates with PLAIN and restarts the stream: resource binding
-// or resumption comes next. It returns the features after authentication.
-func (r *rawClient) auth(user, pass string) string {
-	r.t.Helper()
-	r.send(header)
-	r.expect("</stream:features>")
-	r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
-		base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "</auth>")
-	r.expect("<success")
-	r.got.Reset()
-	r.send(header)
-	f := r.expect("</stream:features>")
-	r.got.Reset()
-	return f
-}
-
-// bind binds resource.
-func (r *rawClient) bind(resource string) {
-	r.t.Helper()
-	r.send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
-	r.expect("</iq>")
-	r.got.Reset()
-}
-
-// login authenticates and binds.
-func (r *rawClient) login(user, pass, resource string) {
-	r.t.Helper()
-	r.auth(user, pass)
-	r.bind(resource)
+	return &rawClient{xmpptest.DialRaw(t, s)}
 }
 
 var enabledID = regexp.MustCompile(`<enabled xmlns='urn:xmpp:sm:3' id='([^']+)'`)
 
 // enable enables stream management with resumption and returns the id.
 func (r *rawClient) enable() string {
-	r.t.Helper()
-	r.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
-	got := r.expect("<enabled")
-	r.expect("/>")
-	m := enabledID.FindStringSubmatch(r.got.String())
+	r.T.Helper()
+	r.Send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	got := r.Expect("<enabled")
+	r.Expect("/>")
+	m := enabledID.FindStringSubmatch(r.Got.String())
 	if m == nil {
-		r.t.Fatalf("no resumption id in %q", got)
+		r.T.Fatalf("no resumption id in %q", got)
 	}
-	r.got.Reset()
+	r.Got.Reset()
 	return m[1]
-}
-
-// take returns what was read and forgets it.
-func (r *rawClient) take() string {
-	s := r.got.String()
-	r.got.Reset()
-	return s
 }
 
 // stanzas counts the top-level stanzas in s, as a client counts them for

@@ -52,30 +52,30 @@ func TestFeatureAndEnable(t *testing.T) {
 	s := xmpptest.Start(t, plainUCI)
 	s.AddUser(t, "juliet", "balcony")
 	r := dial(t, s)
-	r.send(header)
-	if f := r.expect("</stream:features>"); strings.Contains(f, smNS) {
+	r.Send(header)
+	if f := r.Expect("</stream:features>"); strings.Contains(f, smNS) {
 		t.Fatalf("stream management offered before authentication: %s", f)
 	}
-	r.got.Reset()
-	r.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldABiYWxjb255</auth>")
-	r.expect("<success")
-	r.got.Reset()
-	r.send(header)
-	if f := r.expect("</stream:features>"); !strings.Contains(f, "<sm xmlns='"+smNS+"'/>") {
+	r.Got.Reset()
+	r.Send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldABiYWxjb255</auth>")
+	r.Expect("<success")
+	r.Got.Reset()
+	r.Send(header)
+	if f := r.Expect("</stream:features>"); !strings.Contains(f, "<sm xmlns='"+smNS+"'/>") {
 		t.Fatalf("no <sm/> after authentication: %s", f)
 	}
-	r.got.Reset()
-	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
-	r.expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
-	r.got.Reset()
-	r.bind("phone")
-	r.send("<enable xmlns='urn:xmpp:sm:3' resume='true' max='60'/>")
-	if got := r.expect("/>"); !strings.Contains(got, "resume='true' max='60'") {
+	r.Got.Reset()
+	r.Send("<enable xmlns='urn:xmpp:sm:3'/>")
+	r.Expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+	r.Got.Reset()
+	r.Bind("phone")
+	r.Send("<enable xmlns='urn:xmpp:sm:3' resume='true' max='60'/>")
+	if got := r.Expect("/>"); !strings.Contains(got, "resume='true' max='60'") {
 		t.Fatalf("enabled: %s", got)
 	}
-	r.got.Reset()
-	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
-	r.expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+	r.Got.Reset()
+	r.Send("<enable xmlns='urn:xmpp:sm:3'/>")
+	r.Expect("<unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
 }
 
 // TestAckCounters: <r/> gets the count of stanzas the client sent since
@@ -85,33 +85,33 @@ func TestAckCounters(t *testing.T) {
 	s := xmpptest.Start(t, plainUCI+"config module 'smacks'\n\toption request_every '2'\n")
 	s.AddUser(t, "juliet", "balcony")
 	r := dial(t, s)
-	r.login("juliet", "balcony", "phone")
-	r.send("<iq type='get' id='before'><ping xmlns='urn:xmpp:ping'/></iq>") // not counted: before <enable/>
-	r.expect("id='before'")
-	r.got.Reset()
-	r.send("<enable xmlns='urn:xmpp:sm:3'/>")
-	if got := r.expect("/>"); !strings.Contains(got, "<enabled xmlns='"+smNS+"'/>") {
+	r.Login("juliet", "balcony", "phone")
+	r.Send("<iq type='get' id='before'><ping xmlns='urn:xmpp:ping'/></iq>") // not counted: before <enable/>
+	r.Expect("id='before'")
+	r.Got.Reset()
+	r.Send("<enable xmlns='urn:xmpp:sm:3'/>")
+	if got := r.Expect("/>"); !strings.Contains(got, "<enabled xmlns='"+smNS+"'/>") {
 		t.Fatalf("enable without resumption: %s", got)
 	}
-	r.got.Reset()
+	r.Got.Reset()
 	for i := range 3 {
-		r.send(fmt.Sprintf(ping, fmt.Sprint("p", i)))
+		r.Send(fmt.Sprintf(ping, fmt.Sprint("p", i)))
 	}
-	r.send("<r xmlns='urn:xmpp:sm:3'/>")
-	got := r.expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	r.Send("<r xmlns='urn:xmpp:sm:3'/>")
+	got := r.Expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
 	if !strings.Contains(got, "<r xmlns='urn:xmpp:sm:3'/>") {
 		t.Fatalf("no ack request after 2 stanzas: %s", got)
 	}
 	if n := stanzas(got); n != 3 {
 		t.Fatalf("%d stanzas, want the 3 ping results: %s", n, got)
 	}
-	r.got.Reset()
-	r.send("<a xmlns='urn:xmpp:sm:3' h='3'/>")
-	r.send(fmt.Sprintf(ping, "alive"))
-	r.expect("id='alive'")
+	r.Got.Reset()
+	r.Send("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	r.Send(fmt.Sprintf(ping, "alive"))
+	r.Expect("id='alive'")
 	// XEP-0198 §4: 5 acknowledges more than the 4 stanzas sent.
-	r.send("<a xmlns='urn:xmpp:sm:3' h='5'/>")
-	got = r.closed()
+	r.Send("<a xmlns='urn:xmpp:sm:3' h='5'/>")
+	got = r.Closed()
 	for _, want := range []string{
 		"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
 		"<handled-count-too-high xmlns='urn:xmpp:sm:3' h='5' send-count='4'/>",
@@ -132,58 +132,58 @@ func TestResumeDeliversOnce(t *testing.T) {
 	s.AddUser(t, "juliet", "balcony")
 	s.AddUser(t, "romeo", "orchard")
 	j := dial(t, s)
-	j.login("juliet", "balcony", "phone")
+	j.Login("juliet", "balcony", "phone")
 	id := j.enable()
-	j.send("<presence/>")
-	j.send(fmt.Sprintf(ping, "sync"))
-	handled := stanzas(j.expect("id='sync'"))
-	j.take()
+	j.Send("<presence/>")
+	j.Send(fmt.Sprintf(ping, "sync"))
+	handled := stanzas(j.Expect("id='sync'"))
+	j.Take()
 
 	r := dial(t, s)
-	r.login("romeo", "orchard", "r")
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>one</body></message>")
-	j.expect("<body>one</body>")
-	handled += stanzas(j.expect("</message>"))
-	j.take()
-	j.send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", handled))
-	j.send(fmt.Sprintf(ping, "acked"))
-	j.expect("id='acked'")
+	r.Login("romeo", "orchard", "r")
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>one</body></message>")
+	j.Expect("<body>one</body>")
+	handled += stanzas(j.Expect("</message>"))
+	j.Take()
+	j.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", handled))
+	j.Send(fmt.Sprintf(ping, "acked"))
+	j.Expect("id='acked'")
 	handled++
-	j.c.Close() // the phone loses its network
+	j.C.Close() // the phone loses its network
 	detached(t, s, "juliet@localhost/phone")
 
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>two</body></message>")
-	r.send("<message to='juliet@localhost' type='chat'><body>three</body></message>")
-	r.send(fmt.Sprintf(ping, "routed"))
-	r.expect("id='routed'")
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>two</body></message>")
+	r.Send("<message to='juliet@localhost' type='chat'><body>three</body></message>")
+	r.Send(fmt.Sprintf(ping, "routed"))
+	r.Expect("id='routed'")
 
 	j2 := dial(t, s)
-	j2.auth("juliet", "balcony")
-	j2.send(fmt.Sprintf("<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%d'/>", id, handled))
+	j2.Auth("juliet", "balcony")
+	j2.Send(fmt.Sprintf("<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%d'/>", id, handled))
 	// Juliet sent <presence/> and two pings since <enable/>.
-	j2.expect("<body>three</body>")
-	got := j2.expect("</message>")
+	j2.Expect("<body>three</body>")
+	got := j2.Expect("</message>")
 	if !strings.Contains(got, "<resumed xmlns='urn:xmpp:sm:3' previd='"+id+"' h='3'/>") {
 		t.Fatalf("resumed: %q", got)
 	}
-	got = j2.quiet(300 * time.Millisecond)
+	got = j2.Quiet(300 * time.Millisecond)
 	if strings.Contains(got, "<body>one</body>") || strings.Count(got, "<body>two</body>") != 1 || strings.Count(got, "<body>three</body>") != 1 ||
 		strings.Index(got, "two") > strings.Index(got, "three") {
 		t.Fatalf("after resumption got %q, want two and three once each, in order", got)
 	}
 	received := stanzas(got)
-	j2.take()
+	j2.Take()
 
 	// The session goes on: new messages arrive once, and acknowledging
 	// everything received is no error.
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>four</body></message>")
-	j2.expect("<body>four</body>")
-	j2.expect("</message>")
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>four</body></message>")
+	j2.Expect("<body>four</body>")
+	j2.Expect("</message>")
 	received++
-	j2.send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/><r xmlns='urn:xmpp:sm:3'/>", handled+received))
-	j2.expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
-	j2.send(fmt.Sprintf(ping, "still"))
-	if got := j2.expect("id='still'"); strings.Contains(got, "stream:error") {
+	j2.Send(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/><r xmlns='urn:xmpp:sm:3'/>", handled+received))
+	j2.Expect("<a xmlns='urn:xmpp:sm:3' h='3'/>")
+	j2.Send(fmt.Sprintf(ping, "still"))
+	if got := j2.Expect("id='still'"); strings.Contains(got, "stream:error") {
 		t.Fatalf("stream error after resumption: %q", got)
 	}
 	if n, _ := s.Host("localhost").Count(); n != 2 {
@@ -198,17 +198,17 @@ func TestResumeReplacesLiveConnection(t *testing.T) {
 	s := xmpptest.Start(t, plainUCI)
 	s.AddUser(t, "juliet", "balcony")
 	j := dial(t, s)
-	j.login("juliet", "balcony", "phone")
+	j.Login("juliet", "balcony", "phone")
 	id := j.enable()
 	j2 := dial(t, s)
-	j2.auth("juliet", "balcony")
-	j2.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
-	j2.expect("<resumed xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
-	if got := j.closed(); !strings.Contains(got, "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>") {
+	j2.Auth("juliet", "balcony")
+	j2.Send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	j2.Expect("<resumed xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	if got := j.Closed(); !strings.Contains(got, "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>") {
 		t.Fatalf("old connection got %q", got)
 	}
-	j2.send(fmt.Sprintf(ping, "p"))
-	j2.expect("id='p'")
+	j2.Send(fmt.Sprintf(ping, "p"))
+	j2.Expect("id='p'")
 	if n, _ := s.Host("localhost").Count(); n != 1 {
 		t.Fatalf("%d sessions bound, want 1", n)
 	}
@@ -224,38 +224,38 @@ func TestResumeFailures(t *testing.T) {
 	notFound := "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
 
 	r := dial(t, s)
-	r.auth("juliet", "balcony")
-	r.send("<resume xmlns='urn:xmpp:sm:3' previd='nonsense' h='0'/>")
-	r.expect(notFound)
-	r.got.Reset()
-	r.bind("desk")
+	r.Auth("juliet", "balcony")
+	r.Send("<resume xmlns='urn:xmpp:sm:3' previd='nonsense' h='0'/>")
+	r.Expect(notFound)
+	r.Got.Reset()
+	r.Bind("desk")
 
 	j := dial(t, s)
-	j.login("juliet", "balcony", "phone")
+	j.Login("juliet", "balcony", "phone")
 	id := j.enable()
 	o := dial(t, s)
-	o.auth("romeo", "orchard")
-	o.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
-	o.expect(notFound)
+	o.Auth("romeo", "orchard")
+	o.Send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	o.Expect(notFound)
 
-	j.c.Close()
+	j.C.Close()
 	gone(t, s, "juliet@localhost/phone") // after hibernation_time
 	j2 := dial(t, s)
-	j2.auth("juliet", "balcony")
-	j2.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
-	j2.expect(notFound)
+	j2.Auth("juliet", "balcony")
+	j2.Send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='0'/>")
+	j2.Expect(notFound)
 
 	j3 := dial(t, s)
-	j3.login("juliet", "balcony", "tablet")
+	j3.Login("juliet", "balcony", "tablet")
 	id = j3.enable()
-	j3.send(fmt.Sprintf(ping, "p"))
-	j3.expect("id='p'")
-	j3.c.Close()
+	j3.Send(fmt.Sprintf(ping, "p"))
+	j3.Expect("id='p'")
+	j3.C.Close()
 	detached(t, s, "juliet@localhost/tablet")
 	j4 := dial(t, s)
-	j4.auth("juliet", "balcony")
-	j4.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='2'/>")
-	got := j4.expect("</failed>")
+	j4.Auth("juliet", "balcony")
+	j4.Send("<resume xmlns='urn:xmpp:sm:3' previd='" + id + "' h='2'/>")
+	got := j4.Expect("</failed>")
 	if !strings.Contains(got, "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='2' send-count='1'/>") ||
 		!strings.Contains(got, "<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>") {
 		t.Fatalf("resume with h too high: %q", got)
@@ -273,23 +273,23 @@ func TestExpiryReroutes(t *testing.T) {
 	s.AddUser(t, "juliet", "balcony")
 	s.AddUser(t, "romeo", "orchard")
 	j := dial(t, s)
-	j.login("juliet", "balcony", "phone")
+	j.Login("juliet", "balcony", "phone")
 	j.enable()
-	j.send("<presence/>")
+	j.Send("<presence/>")
 	desk := dial(t, s)
-	desk.login("juliet", "balcony", "desk")
-	desk.send("<presence/>")
+	desk.Login("juliet", "balcony", "desk")
+	desk.Send("<presence/>")
 	r := dial(t, s)
-	r.login("romeo", "orchard", "r")
+	r.Login("romeo", "orchard", "r")
 
-	j.c.Close()
+	j.C.Close()
 	detached(t, s, "juliet@localhost/phone")
-	desk.take()
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>to the phone</body></message>")
-	r.send("<message to='juliet@localhost' type='chat'><body>to anyone</body></message>")
-	desk.expect("to anyone")
-	desk.expect("to the phone") // after the hibernation time
-	got := desk.quiet(300 * time.Millisecond)
+	desk.Take()
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>to the phone</body></message>")
+	r.Send("<message to='juliet@localhost' type='chat'><body>to anyone</body></message>")
+	desk.Expect("to anyone")
+	desk.Expect("to the phone") // after the hibernation time
+	got := desk.Quiet(300 * time.Millisecond)
 	if strings.Count(got, "to anyone") != 1 || strings.Count(got, "to the phone") != 1 {
 		t.Fatalf("the other resource got %q, want each message once", got)
 	}
@@ -299,26 +299,26 @@ func TestExpiryReroutes(t *testing.T) {
 	gone(t, s, "juliet@localhost/phone")
 
 	// Alone: the message goes to offline storage.
-	desk.c.Close()
+	desk.C.Close()
 	gone(t, s, "juliet@localhost/desk")
 	j = dial(t, s)
-	j.login("juliet", "balcony", "phone")
+	j.Login("juliet", "balcony", "phone")
 	j.enable()
-	j.send("<presence/>")
-	j.send(fmt.Sprintf(ping, "sync"))
-	j.expect("id='sync'")
-	j.c.Close()
+	j.Send("<presence/>")
+	j.Send(fmt.Sprintf(ping, "sync"))
+	j.Expect("id='sync'")
+	j.C.Close()
 	detached(t, s, "juliet@localhost/phone")
-	r.send("<message to='juliet@localhost/phone' type='chat'><body>while away</body></message>")
+	r.Send("<message to='juliet@localhost/phone' type='chat'><body>while away</body></message>")
 	gone(t, s, "juliet@localhost/phone")
-	r.send(fmt.Sprintf(ping, "nobounce"))
-	if got := r.expect("id='nobounce'"); strings.Contains(got, "type='error'") {
+	r.Send(fmt.Sprintf(ping, "nobounce"))
+	if got := r.Expect("id='nobounce'"); strings.Contains(got, "type='error'") {
 		t.Fatalf("the sender got an error: %q", got)
 	}
 	j = dial(t, s)
-	j.login("juliet", "balcony", "laptop")
-	j.send("<presence/>")
-	if got := j.expect("while away"); !strings.Contains(got, "urn:xmpp:delay") {
+	j.Login("juliet", "balcony", "laptop")
+	j.Send("<presence/>")
+	if got := j.Expect("while away"); !strings.Contains(got, "urn:xmpp:delay") {
 		t.Fatalf("offline delivery: %q", got)
 	}
 }
@@ -329,14 +329,14 @@ func TestHibernationBound(t *testing.T) {
 	s := xmpptest.Start(t, plainUCI+"config module 'smacks'\n\toption max_hibernated '1'\n")
 	s.AddUser(t, "juliet", "balcony")
 	a := dial(t, s)
-	a.login("juliet", "balcony", "a")
+	a.Login("juliet", "balcony", "a")
 	a.enable()
 	b := dial(t, s)
-	b.login("juliet", "balcony", "b")
+	b.Login("juliet", "balcony", "b")
 	b.enable()
-	a.c.Close()
+	a.C.Close()
 	detached(t, s, "juliet@localhost/a")
-	b.c.Close()
+	b.C.Close()
 	gone(t, s, "juliet@localhost/a")
 	j, _ := jid.Parse("juliet@localhost/b")
 	if sess := s.Host("localhost").Session(j); sess == nil {
@@ -357,7 +357,7 @@ func TestHibernatedSessionCost(t *testing.T) {
 	}
 	s.AddUser(t, "romeo", "orchard")
 	r := dial(t, s)
-	r.login("romeo", "orchard", "r")
+	r.Login("romeo", "orchard", "r")
 	heap := func() uint64 {
 		var ms runtime.MemStats
 		for range 3 {
@@ -370,17 +370,17 @@ func TestHibernatedSessionCost(t *testing.T) {
 	for i := range n {
 		c := dial(t, s)
 		user := fmt.Sprint("user", i)
-		c.login(user, "secret", "phone")
+		c.Login(user, "secret", "phone")
 		c.enable()
-		c.send("<presence/>")
-		c.send(fmt.Sprintf(ping, "p"))
-		c.expect("id='p'")
-		c.c.Close()
+		c.Send("<presence/>")
+		c.Send(fmt.Sprintf(ping, "p"))
+		c.Expect("id='p'")
+		c.C.Close()
 		detached(t, s, user+"@localhost/phone")
-		r.send("<message to='" + user + "@localhost/phone' type='chat'><body>a message of a typical size, about a line of text long</body></message>")
+		r.Send("<message to='" + user + "@localhost/phone' type='chat'><body>a message of a typical size, about a line of text long</body></message>")
 	}
-	r.send(fmt.Sprintf(ping, "done"))
-	r.expect("id='done'")
+	r.Send(fmt.Sprintf(ping, "done"))
+	r.Expect("id='done'")
 	after := heap()
 	per := (int64(after) - int64(before)) / n
 	t.Logf("one hibernated session: about %d bytes of live heap", per)
