@@ -139,6 +139,31 @@ func (s *Session) Unacked() [][]byte {
 	return slices.Clone(s.keep.items)
 }
 
+// Resend writes the kept stanzas the peer has not acknowledged to the
+// session's link again, oldest first, and returns how many: stream
+// management's resumption on a new link (XEP-0198 §5). They were filtered
+// and counted when first sent, so they are neither again, and they stay
+// kept until acknowledged.
+func (s *Session) Resend() int {
+	s.outMu.Lock()
+	var items [][]byte
+	if s.keep != nil {
+		items = slices.Clone(s.keep.items)
+	}
+	s.outMu.Unlock()
+	l := s.Link()
+	if l == nil {
+		return 0
+	}
+	for _, p := range items {
+		if l.Queue(p) != nil {
+			break
+		}
+	}
+	l.Flush()
+	return len(items)
+}
+
 // Sent returns how many stanzas the session has sent, for XEP-0198's h.
 func (s *Session) Sent() uint64 {
 	s.outMu.Lock()

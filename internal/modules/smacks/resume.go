@@ -252,8 +252,6 @@ func (m *Module) resume(ev *core.Event) bool {
 	}
 	st.acked.Store(h)
 	st.pending.Store(false)
-	kept := old.Unacked()
-
 	var b stanza.Builder
 	b.Reset(nil).Start("resumed").Attr("xmlns", NS).Attr("previd", st.id).
 		Attr("h", strconv.FormatUint(uint64(st.in.Load()), 10))
@@ -265,7 +263,9 @@ func (m *Module) resume(ev *core.Event) bool {
 		old.Close("", "")
 		return true
 	}
-	m.resend(st, kept)
+	// What the client did not acknowledge goes out again before what
+	// waited while the session moved.
+	resent := old.Resend()
 	st.release()
 	if st.id != "" {
 		m.mu.Lock()
@@ -275,33 +275,8 @@ func (m *Module) resume(ev *core.Event) bool {
 		m.mu.Unlock()
 	}
 	m.resumed.Inc()
-	m.api.Log().Debug("session resumed", "jid", old.JID.String(), "resent", len(kept))
+	m.api.Log().Debug("session resumed", "jid", old.JID.String(), "resent", resent)
 	return true
-}
-
-// resend sends kept, the stanzas the client had not acknowledged, again.
-//
-// They passed the outgoing filters already, so they go out unfiltered;
-// but sending counts and keeps each of them once more, so the session then
-// holds every one twice and has counted it twice. Each resend is therefore
-// followed by an acknowledgement of one stanza on the client's behalf,
-// which drops the oldest kept copy (the original), and base moves by the
-// number resent: the client, which counts only what it receives, and the
-// session then agree again (XEP-0198 §5: "the stanzas not handled").
-func (m *Module) resend(st *state, kept [][]byte) {
-	s := st.sess
-	// Both copies of the biggest stanza must fit for a moment.
-	s.KeepUnacked(2 * int(m.o.maxUnacked))
-	mark := st.base.Load() + st.acked.Load()
-	for _, p := range kept {
-		s.SendUnfiltered(p)
-		mark++
-		if s.Ack(mark) != nil {
-			break // the stream ended meanwhile
-		}
-	}
-	st.base.Add(uint32(len(kept)))
-	s.KeepUnacked(int(m.o.maxUnacked))
 }
 
 // startResume makes stanzas for the session wait while it moves.
