@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"xmppd/internal/xmpptest"
 )
 
 // TestMain lets the test binary act as the xmppd command, so tests can run
@@ -176,8 +178,7 @@ func (s *syncBuffer) String() string {
 // is on disk, even if the daemon dies by SIGKILL right after.
 func TestUserAddSurvivesKill(t *testing.T) {
 	file, _ := writeConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := xmpptest.Context(t, time.Minute)
 	d := startDaemon(t, file)
 	if out, err := xmppd(ctx, "s3cret\n", "user", "add", "juliet@localhost", "--password-stdin", "-c", file).CombinedOutput(); err != nil {
 		t.Fatalf("user add: %v %s", err, out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/xml"
 	"net"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"xmppd/internal/xmpptest"
 
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
@@ -30,8 +31,7 @@ func (r killTokens) Token() (xml.Token, error) { return r.d.RawToken() }
 
 func killLogin(t *testing.T, addr, user string) *killClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 10*time.Second)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +74,7 @@ func killLogin(t *testing.T, addr, user string) *killClient {
 
 func (c *killClient) send(t *testing.T, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 10*time.Second)
 	if err := c.sess.Send(ctx, killTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +107,7 @@ func TestOfflineMessageSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := listenerAddr(string(cfg))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := xmpptest.Context(t, time.Minute)
 	d := startDaemon(t, file)
 	for _, u := range []string{"alice", "bob"} {
 		if out, err := xmppd(ctx, "pw\n", "user", "add", u+"@localhost", "--password-stdin", "-c", file).CombinedOutput(); err != nil {

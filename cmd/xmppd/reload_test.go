@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"xmppd/internal/config"
 	"xmppd/internal/core"
+	"xmppd/internal/xmpptest"
 )
 
 // flaky is a module for the reload tests. Its options always pass the
@@ -132,8 +132,7 @@ func TestUserAfterPendingStoreChange(t *testing.T) {
 				text = strings.Replace(text, "config xmppd 'main'\n", "config xmppd 'main'\n\toption admin_socket '"+dir+"/admin.sock'\n", 1)
 				os.WriteFile(file, []byte(text), 0o644)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			ctx := xmpptest.Context(t, time.Minute)
 			d, log := startDaemonLog(t, file)
 			if out, err := xmppd(ctx, "pw\n", "user", "add", "juliet@localhost", "--password-stdin", "-c", file).CombinedOutput(); err != nil {
 				t.Fatalf("user add: %v %s", err, out)

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"xmppd/internal/xmpptest"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,8 +17,7 @@ import (
 // running daemon.
 func TestUserAddUnknownDomain(t *testing.T) {
 	file, _ := writeConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := xmpptest.Context(t, time.Minute)
 	try := func(how string) {
 		out, err := xmppd(ctx, "pw\n", "user", "add", "romeo@example.org", "--password-stdin", "-c", file).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "example.org is not a host of this server; it serves localhost") {
@@ -68,8 +68,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // two different answers change nothing.
 func TestPasswordAskedTwice(t *testing.T) {
 	file, _ := writeConfig(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := xmpptest.Context(t, time.Minute)
 	onTerminal := func(typed string, args ...string) (string, error) {
 		master, slave := openPTY(t)
 		cmd := xmppd(ctx, "", append(args, "-c", file)...)

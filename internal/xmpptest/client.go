@@ -17,8 +17,7 @@ import (
 // connection close when the test ends. The caller serves the session.
 func (s *Server) Dial(t testing.TB, user, pass string) (*xmpp.Session, net.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := Context(t, 10*time.Second)
 	conn, err := tls.Dial("tcp", s.Direct, &tls.Config{ServerName: s.Domain, InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -31,4 +30,16 @@ func (s *Server) Dial(t testing.TB, user, pass string) (*xmpp.Session, net.Conn)
 	}
 	t.Cleanup(func() { sess.Close(); conn.Close() })
 	return sess, conn
+}
+
+// Context returns a context that times out after d and is cancelled only
+// when the test ends. mellium.im/xmpp watches a call's context on a
+// goroutine that may still see it cancelled after the call returned, and
+// then sets the connection's deadline in the past for a moment, failing the
+// next read or write with "i/o timeout"; a context that outlives the call
+// never triggers that.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -1,7 +1,6 @@
 package xmpptest
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/xml"
 	"net"
@@ -77,8 +76,7 @@ type Client struct {
 // STARTTLS with SCRAM-SHA-256; it closes when the test ends.
 func Login(t testing.TB, s *Server, user, pass, resource string) *Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
+	ctx := Context(t, Timeout)
 	conn, err := net.Dial("tcp", s.StartTLS)
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +109,7 @@ func (r rawTokens) Token() (xml.Token, error) { return r.d.RawToken() }
 // Send sends a stanza written as text.
 func (c *Client) Send(t testing.TB, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
+	ctx := Context(t, Timeout)
 	if err := c.Sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package adhoc_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"regexp"
 	"strings"
@@ -50,8 +49,7 @@ func login(t *testing.T, s *xmpptest.Server, user, pass string) *client {
 // double quotes made single.
 func (c *client) iq(t *testing.T, text string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	rc, err := c.sess.SendIQ(ctx, rawTokens{xml.NewDecoder(strings.NewReader(text))})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package c2s_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
@@ -468,8 +467,7 @@ func TestDowngradeFlagY(t *testing.T) {
 // clientTLS is client over STARTTLS with tlsCfg.
 func clientTLS(t *testing.T, s *xmpptest.Server, user, pass string, tlsCfg *tls.Config, mechs ...msasl.Mechanism) (*xmpp.Session, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 10*time.Second)
 	conn, err := net.Dial("tcp", s.StartTLS)
 	if err != nil {
 		t.Fatal(err)

@@ -23,8 +23,7 @@ import (
 // TLS) and binds a resource.
 func client(t *testing.T, s *xmpptest.Server, user, pass string, direct bool, mechs ...sasl.Mechanism) (*xmpp.Session, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 10*time.Second)
 	addr := s.StartTLS
 	if direct {
 		addr = s.Direct

@@ -2,7 +2,6 @@ package caps_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"strings"
 	"testing"
@@ -71,8 +70,7 @@ func attr(start *xml.StartElement, name string) string {
 }
 
 func (c *client) send(t *testing.T, s string) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := c.sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Log(err)
 	}

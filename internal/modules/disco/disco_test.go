@@ -33,8 +33,7 @@ type client struct {
 
 func login(t *testing.T, s *xmpptest.Server, user, pass string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 10*time.Second)
 	conn, err := tls.Dial("tcp", s.Direct, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +71,7 @@ func (c *client) unsolicited() []string {
 }
 
 func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.Cleanup(cancel)
+	c := xmpptest.Context(t, 5*time.Second)
 	return c
 }
 

@@ -1,7 +1,6 @@
 package mam_test
 
 import (
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -100,8 +99,7 @@ func raw(s string) xml.TokenReader { return rawTokens{xml.NewDecoder(strings.New
 
 func (c *client) send(t *testing.T, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := c.sess.Send(ctx, raw(s)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +121,7 @@ func (c *client) next(t *testing.T) message {
 // the error condition of an error answer, or "".
 func (c *client) iq(t *testing.T, s string, v any) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	err := c.sess.UnmarshalIQ(ctx, raw(s), v)
 	var se stanza.Error
 	if errors.As(err, &se) {

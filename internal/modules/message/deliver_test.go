@@ -1,7 +1,6 @@
 package message_test
 
 import (
-	"context"
 	"encoding/xml"
 	"sync"
 	"sync/atomic"
@@ -61,8 +60,7 @@ func TestConcurrentDeliver(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+		ctx := xmpptest.Context(t, 10*time.Second)
 		msg := stanza.Message{To: jid.MustParse(to), Type: stanza.ChatMessage}
 		for range each {
 			if err := romeo.Send(ctx, msg.Wrap(nil)); err != nil {

@@ -2,7 +2,6 @@ package monitor_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"os"
 	"regexp"
@@ -56,8 +55,7 @@ func login(t *testing.T, s *xmpptest.Server, user string) *viewer {
 
 func (v *viewer) send(t *testing.T, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	if err := v.sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,9 +45,7 @@ func TestPingServer(t *testing.T) {
 		t.Errorf("features %q lack %s", s.Host("localhost").Features(), xping.NS)
 	}
 	for _, to := range []jid.JID{jid.MustParse("localhost"), {}, sess.LocalAddr().Bare()} {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := sendPing(ctx, sess, to)
-		cancel()
+		err := sendPing(xmpptest.Context(t, 5*time.Second), sess, to)
 		if err != nil {
 			t.Errorf("ping to %q: %v", to, err)
 		}

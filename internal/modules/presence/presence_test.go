@@ -1,7 +1,6 @@
 package presence_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/xml"
 	"errors"
@@ -87,8 +86,7 @@ type client struct {
 // login logs user in; the server picks the resource.
 func login(t *testing.T, s *xmpptest.Server, user string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	conn, err := net.Dial("tcp", s.StartTLS)
 	if err != nil {
 		t.Fatal(err)
@@ -146,8 +144,7 @@ func (r rawTokens) Token() (xml.Token, error) { return r.d.RawToken() }
 // send sends a stanza written as text.
 func (c *client) send(t *testing.T, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := c.sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +153,7 @@ func (c *client) send(t *testing.T, s string) {
 // roster returns the roster as subscription states by JID.
 func (c *client) roster(t *testing.T) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	it := mroster.Fetch(ctx, c.sess)
 	out := map[string]string{}
 	for it.Next() {
@@ -383,8 +379,7 @@ func TestRemoveCancelsSubscriptions(t *testing.T) {
 	subscribe(t, j, r, "none", "from")
 	subscribe(t, r, j, "from", "both")
 
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
 		t.Fatal(err)
 	}
@@ -523,8 +518,7 @@ func TestRemoveSendsUnavailable(t *testing.T) {
 	r.expect(t, j2.jid, "")
 	r.drain()
 
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
 		t.Fatal(err)
 	}
@@ -565,8 +559,7 @@ func stored(t *testing.T, s *xmpptest.Server, user string) []roster.Item {
 // error condition of the answer, or "".
 func (c *client) set(t *testing.T, item string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	err := c.sess.UnmarshalIQ(ctx, rawTokens{xml.NewDecoder(strings.NewReader(
 		"<iq type='set'><query xmlns='jabber:iq:roster'>" + item + "</query></iq>"))}, nil)
 	var se stanza.Error
@@ -724,8 +717,7 @@ func TestRemoveOrder(t *testing.T) {
 	log = nil
 	mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := mroster.Delete(ctx, j.sess, jid.MustParse("romeo@localhost")); err != nil {
 		t.Fatal(err)
 	}

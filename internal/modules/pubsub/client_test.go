@@ -2,7 +2,6 @@ package pubsub_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/xml"
@@ -106,8 +105,7 @@ func attr(start *xml.StartElement, name string) string {
 
 func (c *client) send(t *testing.T, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	if err := c.sess.Send(ctx, rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package register_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"net"
@@ -232,8 +231,7 @@ func (r rawTokens) Token() (xml.Token, error) { return r.d.RawToken() }
 // send sends an iq from a logged-in client and returns the answer.
 func send(t *testing.T, sess *xmpp.Session, text string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	rc, err := sess.SendIQ(ctx, rawTokens{xml.NewDecoder(strings.NewReader(text))})
 	if err != nil {
 		t.Fatal(err)

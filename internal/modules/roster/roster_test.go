@@ -56,8 +56,7 @@ type client struct {
 // login logs user in; the server picks the resource.
 func login(t *testing.T, addr, user, pass string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +90,7 @@ func login(t *testing.T, addr, user, pass string) *client {
 // fetch returns the roster as a client sees it.
 func (c *client) fetch(t *testing.T) []mroster.Item {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	it := mroster.Fetch(ctx, c.sess)
 	var out []mroster.Item
 	for it.Next() {
@@ -143,8 +141,7 @@ func raw(s string) xml.TokenReader { return rawTokens{xml.NewDecoder(strings.New
 // of the answer, or "".
 func (c *client) set(t *testing.T, query string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	err := c.sess.UnmarshalIQ(ctx, raw("<iq type='set'>"+query+"</iq>"), nil)
 	var se stanza.Error
 	if errors.As(err, &se) {
@@ -255,8 +252,7 @@ func TestRosterSetErrors(t *testing.T) {
 	}
 
 	// RFC 6121 §2.3.3: another user's roster is forbidden.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	err := c.sess.UnmarshalIQ(ctx, raw("<iq type='get' to='romeo@localhost'><query xmlns='jabber:iq:roster'/></iq>"), nil)
 	var se stanza.Error
 	if !errors.As(err, &se) || se.Condition != "forbidden" {
@@ -268,8 +264,7 @@ func TestRosterVersion(t *testing.T) {
 	s := xmpptest.Start(t, "")
 	s.AddUser(t, "juliet", "balcony")
 	c := login(t, s.StartTLS, "juliet", "balcony")
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	// An empty ver asks for the whole roster with its version (RFC 6121 §2.6.3).
 	it := mroster.FetchIQ(ctx, mroster.IQ{}, c.sess)
 	for it.Next() {
@@ -362,8 +357,7 @@ type rosterResult struct {
 // query, its version and its items.
 func (c *client) getVer(t *testing.T, ver string) (hasQuery bool, cur string, items []pushItem) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx := xmpptest.Context(t, timeout)
 	var res rosterResult
 	if err := c.sess.UnmarshalIQ(ctx, raw("<iq type='get'><query xmlns='jabber:iq:roster' ver='"+ver+"'/></iq>"), &res); err != nil {
 		t.Fatal(err)

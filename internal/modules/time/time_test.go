@@ -1,7 +1,6 @@
 package time_test
 
 import (
-	"context"
 	"encoding/xml"
 	"regexp"
 	"slices"
@@ -34,8 +33,7 @@ func TestTime(t *testing.T) {
 		t.Errorf("features %q lack %s", s.Host("localhost").Features(), xtimemod.NS)
 	}
 	server := jid.MustParse("localhost")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 
 	before := time.Now()
 	got, err := xtime.Get(ctx, sess, server)

@@ -2,7 +2,6 @@ package vcard_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"strings"
 	"testing"
@@ -31,8 +30,7 @@ func login(t *testing.T, s *xmpptest.Server, user string) *xmpp.Session {
 // iq sends an iq written as text and returns the answer as text.
 func iq(t *testing.T, sess *xmpp.Session, text string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	rc, err := sess.SendIQ(ctx, rawTokens{xml.NewDecoder(strings.NewReader(text))})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package version_test
 
 import (
-	"context"
 	"errors"
 	"runtime"
 	"slices"
@@ -34,8 +33,7 @@ func query(t *testing.T, extra string) version.Query {
 	if !slices.Contains(s.Host("localhost").Features(), xversion.NS) {
 		t.Errorf("features %q lack %s", s.Host("localhost").Features(), xversion.NS)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	q, err := version.Get(ctx, sess, jid.MustParse("localhost"))
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +61,7 @@ func TestSet(t *testing.T) {
 	s := xmpptest.Start(t, "")
 	s.AddUser(t, "juliet", "balcony")
 	sess := login(t, s, "juliet", "balcony")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := xmpptest.Context(t, 5*time.Second)
 	iq := stanza.IQ{Type: stanza.SetIQ, To: jid.MustParse("localhost")}
 	err := sess.UnmarshalIQ(ctx, iq.Wrap(version.Query{}.TokenReader()), nil)
 	var se stanza.Error
