@@ -107,7 +107,14 @@ func (r *Routes) add(host, prefix string, h http.Handler) func() {
 // module's host, or for every host from a global module; the route goes
 // away when the module unloads.
 func (a *API) HandleHTTP(path string, h http.Handler) {
-	prefix := "/" + a.info.Name + "/" + strings.Trim(path, "/")
+	a.HandleHTTPAt("/"+a.info.Name+"/"+strings.Trim(path, "/"), h)
+}
+
+// HandleHTTPAt serves h at an absolute path and below it, for endpoints
+// whose path clients know without asking (/http-bind, /xmpp-websocket,
+// /.well-known/host-meta); the route goes away when the module unloads.
+func (a *API) HandleHTTPAt(path string, h http.Handler) {
+	prefix := "/" + strings.Trim(path, "/")
 	if !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}

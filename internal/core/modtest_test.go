@@ -85,7 +85,11 @@ func init() {
 		if a.Host() != nil {
 			who = a.Host().Name
 		}
-		a.HandleHTTP("", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, who) }))
+		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, who) })
+		a.HandleHTTP("", h)
+		if a.Host() != nil {
+			a.HandleHTTPAt("/.well-known/test/", h)
+		}
 		return nil
 	}
 	reg(core.ModuleInfo{Name: "test_ghttp", Global: true, New: func() core.Module { return loader(serve) }})

@@ -159,12 +159,15 @@ func TestRoutesPerHost(t *testing.T) {
 		{"", "localhost", "/test_hhttp/", "localhost"},
 		{"other.example", "", "/test_hhttp/", "404"},
 		{"", "other.example", "/test_hhttp/", "404"},
+		{"localhost", "", "/.well-known/test", "localhost"},
+		{"localhost", "", "/.well-known/test/x", "localhost"},
+		{"localhost", "", "/.well-known/testx", "404"},
 	} {
 		if got := get(c.host, c.sni, c.path); got != c.want {
 			t.Errorf("%s (SNI %q) %s: %s, want %s", c.host, c.sni, c.path, got, c.want)
 		}
 	}
-	if want := []string{"/test_ghttp/", "localhost/test_hhttp/"}; !slices.Equal(srv.HTTP.Paths(), want) {
+	if want := []string{"/test_ghttp/", "localhost/.well-known/test/", "localhost/test_hhttp/"}; !slices.Equal(srv.HTTP.Paths(), want) {
 		t.Errorf("paths %q, want %q", srv.HTTP.Paths(), want)
 	}
 }
