@@ -19,6 +19,19 @@ import (
 type Routes struct {
 	mu     sync.RWMutex
 	routes map[routeKey][]*route // newest last
+	links  []*hostLink
+}
+
+// HTTPLink is an endpoint clients discover through XEP-0156 host-meta: a
+// relation (urn:xmpp:alt-connections:websocket, ...:xbosh) and the absolute
+// path it is served at; the host-meta answer makes it a URL with the
+// scheme, host and port the request came in on.
+type HTTPLink struct{ Rel, Path string }
+
+// hostLink is an HTTPLink of a host ("" for every host).
+type hostLink struct {
+	host string
+	HTTPLink
 }
 
 // routeKey is where a route answers: a host ("" for all) and a path prefix.
@@ -119,4 +132,34 @@ func (a *API) HandleHTTPAt(path string, h http.Handler) {
 		prefix += "/"
 	}
 	a.OnUnload(a.srv.HTTP.add(a.hostName(), prefix, h))
+}
+
+// Links lists the endpoints advertised for host, global ones included, in
+// the order modules advertised them.
+func (r *Routes) Links(host string) []HTTPLink {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []HTTPLink
+	for _, l := range r.links {
+		if (l.host == "" || l.host == host) && !slices.Contains(out, l.HTTPLink) {
+			out = append(out, l.HTTPLink)
+		}
+	}
+	return out
+}
+
+// AdvertiseHTTP publishes an endpoint of the module in host-meta, for the
+// module's host or for every host from a global module, until the module
+// unloads.
+func (a *API) AdvertiseHTTP(rel, path string) {
+	r := a.srv.HTTP
+	l := &hostLink{a.hostName(), HTTPLink{rel, path}}
+	r.mu.Lock()
+	r.links = append(r.links, l)
+	r.mu.Unlock()
+	a.OnUnload(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.links = slices.DeleteFunc(r.links, func(x *hostLink) bool { return x == l })
+	})
 }

@@ -89,6 +89,7 @@ func init() {
 		a.HandleHTTP("", h)
 		if a.Host() != nil {
 			a.HandleHTTPAt("/.well-known/test/", h)
+			a.AdvertiseHTTP("urn:xmppd:test", "/.well-known/test")
 		}
 		return nil
 	}

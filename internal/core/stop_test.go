@@ -170,4 +170,11 @@ func TestRoutesPerHost(t *testing.T) {
 	if want := []string{"/test_ghttp/", "localhost/.well-known/test/", "localhost/test_hhttp/"}; !slices.Equal(srv.HTTP.Paths(), want) {
 		t.Errorf("paths %q, want %q", srv.HTTP.Paths(), want)
 	}
+	want := []core.HTTPLink{{Rel: "urn:xmppd:test", Path: "/.well-known/test"}}
+	if got := srv.HTTP.Links("localhost"); !slices.Equal(got, want) {
+		t.Errorf("links of localhost %v, want %v", got, want)
+	}
+	if got := srv.HTTP.Links("other.example"); len(got) != 0 {
+		t.Errorf("links of other.example %v, want none", got)
+	}
 }
