@@ -73,6 +73,16 @@ func NewService(api *core.API, crt *certs.Manager, conf *config.C2S) *Service {
 	return s
 }
 
+// ServiceName is the name the c2s module provides its Service under:
+// every client transport (TCP, WebSocket, BOSH) uses the same one, so the
+// login throttles and counters do not reset when a client changes
+// transport, and the certificates are the same.
+const ServiceName = "clientstream"
+
+// Certs returns the hosts' certificates, for transports that run their own
+// TLS listeners.
+func (svc *Service) Certs() *certs.Manager { return svc.certs }
+
 // SetConf replaces the options in force (a reload); streams read them at
 // each step.
 func (svc *Service) SetConf(c *config.C2S) { svc.conf.Store(c) }

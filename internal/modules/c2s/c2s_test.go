@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stanza"
 
+	"xmppd/internal/clientstream"
 	"xmppd/internal/core"
 	"xmppd/internal/xmpptest"
 )
@@ -197,5 +198,18 @@ func TestMessageToBareJID(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("message to %s not delivered", c.to)
 		}
+	}
+}
+
+// TestSharedService: the stream service is offered to the other client
+// transports, with the certificates of every host.
+func TestSharedService(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	svc, ok := core.ServiceOf[*clientstream.Service](s.Host("localhost"), clientstream.ServiceName)
+	if !ok || svc == nil {
+		t.Fatal("no clientstream service on localhost")
+	}
+	if c, _ := svc.Certs().Certificate("localhost"); c == nil {
+		t.Error("the service's certificates lack localhost")
 	}
 }

@@ -81,6 +81,9 @@ func (m *Module) Load(api *core.API) error {
 	}
 	m.tls = m.certs.TLSConfig()
 	m.streams = clientstream.NewService(api, m.certs, &c2sCfg)
+	if err := api.Provide(clientstream.ServiceName, m.streams); err != nil {
+		return err
+	}
 	if m.poller, err = netio.NewPoller(); err != nil {
 		return err
 	}
