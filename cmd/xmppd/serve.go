@@ -16,6 +16,7 @@ import (
 
 	"xmppd/internal/config"
 	"xmppd/internal/core"
+	"xmppd/internal/logring"
 	"xmppd/internal/modules/admin"
 	"xmppd/internal/version"
 
@@ -29,6 +30,9 @@ func logLevel(name string) slog.Level {
 	}
 	return l
 }
+
+// logRingSize is how many recent log records the daemon keeps in memory.
+const logRingSize = 500
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs, file := newFlagSet("serve", stderr)
@@ -60,6 +64,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	level.Set(logLevel(cfg.LogLevel))
 	log, logClose := newLogger(cfg.LogTarget, level, stderr)
 	defer logClose.Close()
+	// The admin UI's log page shows the recent records kept here.
+	log = slog.New(logring.NewHandler(log.Handler(), logring.New(logRingSize)))
 	// The checks of `xmppd check`, so that what it passes starts. What a
 	// running xmppd holds counts here: two cannot run on one configuration.
 	errs, busy := core.Check(cfg)
