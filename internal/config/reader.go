@@ -23,6 +23,8 @@ type Reader struct {
 	sec  *Section
 	seen map[string]bool
 	errs ErrorList
+	// asked, when set, collects what each option is read as (Asked).
+	asked *[]OptionDoc
 }
 
 // NewReader returns a Reader over s; file names the file in errors.
@@ -83,6 +85,7 @@ func (r *Reader) scalar(name string) (o *Option, v string, ok bool) {
 
 // String returns the value of option name, or def.
 func (r *Reader) String(name, def string) string {
+	r.note(name, kindString, def, "", "", nil)
 	if _, v, ok := r.scalar(name); ok {
 		return v
 	}
@@ -92,6 +95,7 @@ func (r *Reader) String(name, def string) string {
 // Path returns option name as a file system path, or def. It is returned as
 // written: a relative path is relative to the daemon's working directory.
 func (r *Reader) Path(name, def string) string {
+	r.note(name, kindPath, def, "", "", nil)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -105,6 +109,7 @@ func (r *Reader) Path(name, def string) string {
 
 // Int returns option name as a whole number from min to max, or def.
 func (r *Reader) Int(name string, def, min, max int) int {
+	r.note(name, kindInt, strconv.Itoa(def), strconv.Itoa(min), strconv.Itoa(max), nil)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -124,6 +129,7 @@ func (r *Reader) Int(name string, def, min, max int) int {
 // Bool returns option name as a boolean, or def. It accepts what OpenWrt's
 // config_get_bool accepts: 1/0, yes/no, on/off, true/false, enabled/disabled.
 func (r *Reader) Bool(name string, def bool) bool {
+	r.note(name, kindBool, boolText(def), "", "", nil)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -139,6 +145,7 @@ func (r *Reader) Bool(name string, def bool) bool {
 // Duration returns option name as a duration from min to max, or def: a
 // number with a unit ("30s", "5m", "1h30m") or a plain number of seconds.
 func (r *Reader) Duration(name string, def, min, max time.Duration) time.Duration {
+	r.note(name, kindDuration, formatDuration(def), formatDuration(min), formatDuration(max), nil)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -159,6 +166,7 @@ func (r *Reader) Duration(name string, def, min, max time.Duration) time.Duratio
 // Size returns option name as a byte count from min to max, or def: plain
 // bytes or a number with a binary suffix ("256k", "4M", "1G").
 func (r *Reader) Size(name string, def, min, max int64) int64 {
+	r.note(name, kindSize, formatSize(def), formatSize(min), formatSize(max), nil)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -178,6 +186,7 @@ func (r *Reader) Size(name string, def, min, max int64) int64 {
 
 // Enum returns option name, which must be one of allowed, or def.
 func (r *Reader) Enum(name, def string, allowed ...string) string {
+	r.note(name, kindEnum, def, "", "", allowed)
 	o, v, ok := r.scalar(name)
 	if !ok {
 		return def
@@ -194,6 +203,7 @@ func (r *Reader) Enum(name, def string, allowed ...string) string {
 // same, as they do for many OpenWrt init scripts. It returns nil when the
 // option is absent.
 func (r *Reader) List(name string) []string {
+	r.note(name, kindList, "", "", "", nil)
 	r.seen[name] = true
 	o := r.sec.Option(name)
 	switch {
