@@ -3,12 +3,18 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // FuzzParse checks that Parse never panics, that whatever parses without
-// error survives Bytes and Parse unchanged, and that the mapping to Config
-// never panics either.
+// error survives Bytes and Parse unchanged (parse, write, parse), and that
+// the mapping to Config never panics either.
+//
+// One class of file is left out of the round trip: a section type with a
+// character that is special when bare (' " \\ # ;). libuci accepts such a
+// type when it is quoted, but uci commit writes types bare, so libuci reads
+// another type back; Bytes writes what uci commit writes.
 func FuzzParse(f *testing.F) {
 	f.Add(Default())
 	paths, _ := filepath.Glob("testdata/*.uci")
@@ -26,6 +32,7 @@ func FuzzParse(f *testing.F) {
 		"config t 'x'\nconfig u 'x'\n",
 		"config t\noption a 'unterminated\n",
 		"option a b\nconfig\n",
+		"config 'my-type.v2'\noption a b ''\nconfig t x '' option c d\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -39,6 +46,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse error %T is not an ErrorList", err)
 			}
 			return
+		}
+		for _, s := range file.Sections {
+			if strings.ContainsAny(s.Type, `'"\#;`) {
+				return
+			}
 		}
 		roundTrip(t, file)
 		FromFile(file)

@@ -19,9 +19,9 @@ import (
 //	package <name>             accepted and ignored, as libuci does for files
 //
 // libuci's one-letter abbreviations c, o, l and p are accepted too. Section
-// types, section names and option names are made of [A-Za-z0-9_]; libuci
-// allows any printable character in a type, but every type xmppd knows is a
-// plain word, so a stray character is more likely a typo than intent.
+// and option names are made of [A-Za-z0-9_]; a section type may hold any
+// printable ASCII character but space, as in libuci (config my-type is valid
+// UCI; the mapping to Config then says which types xmppd reads).
 //
 // Tokens are split and quoted much as in a POSIX shell: single quotes keep
 // everything literally, double quotes and bare words take a backslash as
@@ -244,7 +244,18 @@ func (p *parser) unterminated(line int, q byte) {
 	p.stop = true
 }
 
+// exec runs one statement. libuci reads the arguments a statement takes
+// and then one more, which must be empty; whatever follows that is the next
+// statement of the line: option a b, an empty quoted argument, then
+// config c is two statements.
 func (p *parser) exec(args []token) {
+	if len(args) > 4 && args[0].bare && args[3].text == "" && (args[0].text != "package" && args[0].text != "p") {
+		defer p.exec(args[4:])
+		args = args[:4]
+	} else if len(args) > 3 && args[0].bare && args[2].text == "" && (args[0].text == "package" || args[0].text == "p") {
+		defer p.exec(args[3:])
+		args = args[:3]
+	}
 	kw := args[0]
 	if !kw.bare {
 		p.errorf(kw.line, "a statement starts with a bare config, option, list or package, not %s", quote(kw.text))
@@ -258,7 +269,7 @@ func (p *parser) exec(args []token) {
 	case "list", "l":
 		p.option(args, true)
 	case "package", "p":
-		if len(args) != 2 || !validPackage(args[1].text) {
+		if len(args) < 2 || len(args) > 3 || len(args) == 3 && args[2].text != "" || !validPackage(args[1].text) {
 			p.errorf(kw.line, "package takes one name made of letters, digits, _ and -, as in package xmppd")
 		}
 	default:
@@ -280,8 +291,8 @@ func (p *parser) config(args []token) {
 		return
 	}
 	typ, name := args[1], ""
-	if !validName(typ.text) {
-		p.errorf(typ.line, "invalid section type %s: use only letters, digits and _, as in %s", quote(typ.text), quote(nameLike(typ.text)))
+	if !validType(typ.text) {
+		p.errorf(typ.line, "invalid section type %s: use printable characters without spaces, as in %s", quote(typ.text), quote(nameLike(typ.text)))
 		return
 	}
 	if len(args) > 2 {
@@ -291,7 +302,7 @@ func (p *parser) config(args []token) {
 			return
 		}
 	}
-	if len(args) > 3 {
+	if len(args) > 3 && args[3].text != "" {
 		p.errorf(args[3].line, "too many words after config: it takes a type and an optional name; quote a name that contains spaces (and then replace them with _)")
 		return
 	}
@@ -315,6 +326,7 @@ func (p *parser) config(args []token) {
 
 func (p *parser) open(s *Section) {
 	p.f.Sections = append(p.f.Sections, s)
+	s.seq = len(p.f.Sections)
 	p.cur, p.dropping = s, false
 }
 
@@ -339,12 +351,12 @@ func (p *parser) option(args []token, list bool) {
 		p.errorf(args[1].line, "invalid option name %s: use only letters, digits and _, as in %s", quote(name), quote(nameLike(name)))
 		return
 	}
-	if len(args) > 3 {
+	if len(args) > 3 && args[3].text != "" {
 		p.errorf(args[3].line, "too many values for %s %s: quote a value that contains spaces, as in %s %s 'a b'", stmt, name, stmt, name)
 		return
 	}
 	value := ""
-	if len(args) == 3 {
+	if len(args) >= 3 {
 		value = args[2].text
 	}
 	s, line := p.cur, kw.line

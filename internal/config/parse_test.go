@@ -95,7 +95,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"option before config", "\noption a b\nlist c d\n", []want{{2, "option before the first config line"}, {3, "list before the first config line"}}, ""},
 		{"config without type", "config\nconfig ''\n", []want{{1, "config needs a section type"}, {2, "config needs a section type"}}, ""},
-		{"invalid type", "config 'my-type'\n", []want{{1, "invalid section type 'my-type': use only letters, digits and _, as in 'my_type'"}}, ""},
+		{"invalid type", "config 'my type'\n", []want{{1, "invalid section type 'my type': use printable characters without spaces, as in 'my_type'"}}, ""},
 		{"invalid section name", "config t 'my-sec'\n\toption a b\n", []want{{1, "invalid section name 'my-sec'"}}, ""},
 		{"too many words after config", "config t a b\n", []want{{1, "too many words after config"}}, ""},
 		{"invalid option name", "config t\noption my-opt x\nlist 'a b' c\n", []want{{2, "invalid option name 'my-opt'"}, {3, "invalid option name 'a b'"}}, "t \"\" @1\n"},
@@ -112,8 +112,8 @@ func TestParseErrors(t *testing.T) {
 			"config t 'bad-name'\noption a b\nlist c d\nconfig t 'good'\noption e f\n",
 			[]want{{1, "invalid section name 'bad-name'"}}, "t \"good\" @4\n  option e=[\"f\"] @5\n"},
 		{"errors in one file, each at its line",
-			"config xmppd 'main'\n\toption a 'ok'\n\toption b c d\n\tfoo\nconfig 'x-y'\n\toption q 1\nconfig host 'h'\n\toption my.opt 1\n\toption z 2\n",
-			[]want{{3, "too many values"}, {4, "unknown statement 'foo'"}, {5, "invalid section type 'x-y'"}, {8, "invalid option name 'my.opt'"}},
+			"config xmppd 'main'\n\toption a 'ok'\n\toption b c d\n\tfoo\nconfig 'x y'\n\toption q 1\nconfig host 'h'\n\toption my.opt 1\n\toption z 2\n",
+			[]want{{3, "too many values"}, {4, "unknown statement 'foo'"}, {5, "invalid section type 'x y'"}, {8, "invalid option name 'my.opt'"}},
 			"xmppd \"main\" @1\n  option a=[\"ok\"] @2\nhost \"h\" @7\n  option z=[\"2\"] @9\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,7 +106,7 @@ func TestBytesFormat(t *testing.T) {
 		}},
 		{Type: "host"},
 	}}
-	want := "config xmppd 'main'\n\toption a 'it'\\''s'\n\tlist l '1'\n\tlist l '2'\n\tlist m '3'\n\tlist m '4'\n\nconfig host\n"
+	want := "\nconfig xmppd 'main'\n\toption a 'it'\\''s'\n\tlist l '1'\n\tlist l '2'\n\tlist m '3'\n\tlist m '4'\n\nconfig host\n\n"
 	if got := string(f.Bytes()); got != want {
 		t.Errorf("Bytes() =\n%s\nwant:\n%s", got, want)
 	}
