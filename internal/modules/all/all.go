@@ -25,8 +25,9 @@ import (
 	_ "xmppd/internal/modules/offline"
 	// Message archive (XEP-0313, XEP-0359).
 	_ "xmppd/internal/modules/mam"
-	// Discovery and small services (XEP-0030, XEP-0199, XEP-0092, XEP-0202).
+	// Discovery and small services (XEP-0030, XEP-0012, XEP-0199, XEP-0092, XEP-0202).
 	_ "xmppd/internal/modules/disco"
+	_ "xmppd/internal/modules/lastactivity"
 	_ "xmppd/internal/modules/ping"
 	_ "xmppd/internal/modules/time"
 	_ "xmppd/internal/modules/uptime"
