@@ -149,7 +149,7 @@ func (a *API) Counter(name, help string) *Counter {
 
 // Gauge returns a gauge metric named <module>_<name>, read by f when scraped.
 func (a *API) Gauge(name, help string, f func() float64) {
-	a.OnUnload(a.srv.Metrics.gauge(a.info.Name+"_"+name, help, f))
+	a.OnUnload(a.srv.Metrics.gauge(a.info.Name+"_"+name, help, func(emit func(float64, ...string)) { emit(f()) }))
 }
 
 // SetStatus reports the module's health for `xmppd status` and the admin UI.

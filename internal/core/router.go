@@ -40,6 +40,7 @@ func (srv *Server) Route(origin *Session, st *stanza.Stanza) {
 	if st.Kind == stanza.Other {
 		return
 	}
+	srv.Metrics.countIn(st.Kind)
 	if origin.Host.Events.Fire(outKeys[st.Kind], ev) {
 		return
 	}

@@ -87,6 +87,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	srv.DB = db
 	srv.Accounts = &Accounts{srv: srv, kv: db.KeyVal("accounts", true)}
+	srv.serverMetrics()
 	return srv, nil
 }
 

@@ -265,6 +265,7 @@ func (s *Session) SendUnfiltered(p []byte) { s.emit(nil, p, true) }
 // when the session's own transport flushes after its read.
 func (s *Session) emit(batch *Session, p []byte, flush bool) {
 	if isStanza(p) {
+		s.Host.Server.Metrics.countOut(p)
 		s.outMu.Lock()
 		s.sent++
 		over := s.keep != nil && !s.keep.push(p)
