@@ -67,7 +67,7 @@ type Host struct {
 // Listener is one listening socket (`config listener`).
 type Listener struct {
 	Name    string // section name; "" when anonymous
-	Type    string // c2s
+	Type    string // c2s, http or https
 	Address string // "" for all addresses
 	Port    int
 	TLS     string // starttls, direct or none

@@ -140,6 +140,9 @@ func (m *mapper) listener(c *Config, s *Section) {
 	r := NewReader(m.file, s)
 	apply(r, listenerOptions(&l))
 	r.Unknown()
+	if l.Type != "c2s" && r.present("tls") {
+		r.Errorf("tls", "option tls is for c2s listeners: a web listener's type says whether it speaks TLS, so write option type 'https' for TLS, or leave tls out")
+	}
 	var addr netip.Addr
 	if l.Address != "" {
 		var err error

@@ -118,14 +118,14 @@ func hostOptions(h *Host) []option {
 // listenerOptions are the options of a `config listener` section.
 func listenerOptions(l *Listener) []option {
 	return []option{
-		{name: "type", kind: kindEnum, def: "c2s", allowed: []string{"c2s"}, dst: &l.Type,
-			doc: "What connects: c2s for clients."},
+		{name: "type", kind: kindEnum, def: "c2s", allowed: []string{"c2s", "http", "https"}, dst: &l.Type,
+			doc: "What connects: c2s for XMPP clients over TCP; http and https for the web server (BOSH, WebSocket, host-meta, the admin UI, /metrics; the http module's options set its limits), https with the hosts' certificates chosen by SNI."},
 		{name: "address", kind: kindString, defDoc: "all addresses", dst: &l.Address,
 			doc: "IP address to listen on, such as 192.168.1.1 or ::1 (a zone as in fe80::1%br-lan is allowed)."},
 		{name: "port", kind: kindInt, min: "1", max: "65535", required: true, example: "5222", dst: &l.Port,
 			doc: "TCP port. Two listeners may share a port only on different addresses."},
 		{name: "tls", kind: kindEnum, def: "starttls", allowed: []string{"starttls", "direct", "none"}, dst: &l.TLS,
-			doc: "starttls: clients upgrade with STARTTLS (port 5222); direct: TLS from the first byte, XEP-0368 (port 5223); none: no TLS."},
+			doc: "For c2s listeners. starttls: clients upgrade with STARTTLS (port 5222); direct: TLS from the first byte, XEP-0368 (port 5223); none: no TLS. Web listeners choose with their type instead."},
 	}
 }
 
