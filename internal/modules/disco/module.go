@@ -8,6 +8,7 @@ package disco
 import (
 	"slices"
 
+	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/stanza"
 )
@@ -35,19 +36,23 @@ var AccountIdentity = core.Identity{Category: "account", Type: "registered"}
 var accountFeatures = []string{NSInfo, NSItems}
 
 func init() {
-	core.Register(core.ModuleInfo{Name: "disco", Auto: true, New: func() core.Module { return &Module{} }})
+	core.Register(core.ModuleInfo{Name: "disco", Auto: true, New: func() core.Module { return &Module{} },
+		Options: func(r *config.Reader) { readContacts(r) }})
 }
 
 // Module answers disco#info and disco#items queries.
 type Module struct {
 	api *core.API
+	// contacts is the XEP-0157 form of the domain's disco#info, nil when
+	// no address is configured.
+	contacts []byte
 }
 
 // Load advertises the server identity and the disco features and hooks the
 // queries to the host, to the requester's own bare JID and to other bare JIDs.
 func (m *Module) Load(api *core.API) error {
 	m.api = api
-	api.Options().Unknown()
+	m.contacts = contactForm(readContacts(api.Options()))
 	api.AddIdentity(ServerIdentity)
 	api.AddFeature(NSInfo)
 	api.AddFeature(NSItems)
@@ -81,7 +86,7 @@ func (m *Module) hostInfo(ev *core.Event) bool {
 	if handled, root := m.root(ev); !root {
 		return handled
 	}
-	m.api.Result(ev, infoQuery(ev.Host.Identities(), ev.Host.Features()))
+	m.api.Result(ev, infoQuery(ev.Host.Identities(), ev.Host.Features(), m.contacts))
 	return true
 }
 
@@ -118,7 +123,7 @@ func (m *Module) accountInfo(ev *core.Event) bool {
 	}
 	ids := append([]core.Identity{AccountIdentity}, ev.Host.AccountIdentities()...)
 	features := append(slices.Clone(accountFeatures), ev.Host.AccountFeatures()...)
-	m.api.Result(ev, infoQuery(ids, features))
+	m.api.Result(ev, infoQuery(ids, features, nil))
 	return true
 }
 
@@ -140,8 +145,9 @@ func (m *Module) accountItems(ev *core.Event) bool {
 
 // infoQuery writes a disco#info <query/> with ids and features, each
 // once, the features sorted (XEP-0030 §3.1 has no order; sorted, the
-// answer is the same for the same set, which XEP-0115 hashes rely on).
-func infoQuery(ids []core.Identity, features []string) []byte {
+// answer is the same for the same set, which XEP-0115 hashes rely on),
+// and the extended forms in forms, written as they are (XEP-0128).
+func infoQuery(ids []core.Identity, features []string, forms []byte) []byte {
 	var b stanza.Builder
 	b.Reset(nil).Start("query").Attr("xmlns", NSInfo)
 	var seen []core.Identity
@@ -160,6 +166,9 @@ func infoQuery(ids []core.Identity, features []string) []byte {
 	slices.Sort(features)
 	for _, f := range slices.Compact(features) {
 		b.Start("feature").Attr("var", f).End()
+	}
+	if forms != nil {
+		b.Raw(forms)
 	}
 	return b.Bytes()
 }
