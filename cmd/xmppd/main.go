@@ -13,9 +13,14 @@ import (
 	"xmppd/internal/version"
 )
 
-// systemConfig is where OpenWrt keeps UCI files; a var so tests can point it
-// elsewhere and not depend on the machine they run on.
-var systemConfig = "/etc/config/xmppd"
+// systemConfig is where OpenWrt keeps UCI files, and runConfig libuci's
+// override (UCI_CONF2DIR, since 2025): when /var/run/uci/xmppd exists, uci
+// and LuCI read and write it instead of /etc/config/xmppd, so xmppd does too.
+// Vars so tests can point them elsewhere and not depend on the machine.
+var (
+	systemConfig = "/etc/config/xmppd"
+	runConfig    = "/var/run/uci/xmppd"
+)
 
 const usage = `usage: xmppd [-c FILE] <command> [arguments]
 
@@ -34,7 +39,8 @@ commands:
   help [COMMAND]                      describe a command (also: xmppd COMMAND --help)
 
 -c FILE, before or after the command, names the configuration; without it
-xmppd reads /etc/config/xmppd when it exists, else its built-in default
+xmppd reads /var/run/uci/xmppd or else /etc/config/xmppd, as uci does,
+when one exists, else its built-in default
 (domain localhost, data under ./var). The commands find a running server
 through the admin socket the configuration names.
 `
@@ -288,8 +294,8 @@ func printVersion(args []string, stdout, stderr io.Writer) int {
 }
 
 // configPath picks the configuration file the way every command does: an
-// explicit file, else the system file when present, else "" (the built-in
-// default).
+// explicit file, else the override in /var/run/uci, else the system file,
+// else "" (the built-in default).
 func configPath(file string) (string, error) {
 	if file != "" {
 		if _, err := os.Stat(file); err != nil {
@@ -297,11 +303,13 @@ func configPath(file string) (string, error) {
 		}
 		return file, nil
 	}
-	switch _, err := os.Stat(systemConfig); {
-	case err == nil:
-		return systemConfig, nil
-	case !errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("cannot read %s: %w", systemConfig, err)
+	for _, path := range []string{runConfig, systemConfig} {
+		switch _, err := os.Stat(path); {
+		case err == nil:
+			return path, nil
+		case !errors.Is(err, os.ErrNotExist):
+			return "", fmt.Errorf("cannot read %s: %w", path, err)
+		}
 	}
 	return "", nil
 }

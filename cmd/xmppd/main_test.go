@@ -23,9 +23,30 @@ func runArgs(t *testing.T, args ...string) (status int, stdout, stderr string) {
 // tests behave the same on an OpenWrt box that has /etc/config/xmppd.
 func noSystemConfig(t *testing.T) {
 	t.Helper()
-	old := systemConfig
-	t.Cleanup(func() { systemConfig = old })
+	old, oldRun := systemConfig, runConfig
+	t.Cleanup(func() { systemConfig, runConfig = old, oldRun })
 	systemConfig = filepath.Join(t.TempDir(), "absent")
+	runConfig = filepath.Join(t.TempDir(), "absent")
+}
+
+// TestConfigPathOverride checks libuci's order: /var/run/uci/xmppd when it
+// exists, else /etc/config/xmppd, else the built-in default; -c wins.
+func TestConfigPathOverride(t *testing.T) {
+	noSystemConfig(t)
+	dir := t.TempDir()
+	systemConfig, runConfig = filepath.Join(dir, "etc-config-xmppd"), filepath.Join(dir, "var-run-uci-xmppd")
+	check := func(file, want string) {
+		t.Helper()
+		if got, err := configPath(file); err != nil || got != want {
+			t.Errorf("configPath(%q) = %q, %v; want %q", file, got, err, want)
+		}
+	}
+	check("", "")
+	os.WriteFile(systemConfig, []byte("config host\n"), 0o600)
+	check("", systemConfig)
+	os.WriteFile(runConfig, []byte("config host\n"), 0o600)
+	check("", runConfig)
+	check(systemConfig, systemConfig)
 }
 
 func TestVersion(t *testing.T) {

@@ -173,3 +173,37 @@ func checkFile(t *testing.T, path, want string, perm os.FileMode) {
 		t.Errorf("%s has mode %v (%v), want %v", path, fi.Mode().Perm(), err, perm)
 	}
 }
+
+// TestCommit checks the file uci commit would leave: the mode of the file
+// it replaces, 0600 for a new one, the link kept, no temporary file left.
+func TestCommit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "xmppd")
+	f, err := Parse("x", []byte("config xmppd 'main'\noption a b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(f.Bytes())
+	if err := Commit(path, f); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, path, want, 0o600)
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("xmppd", link); err != nil {
+		t.Fatal(err)
+	}
+	f.Sections[0].Options[0].Values[0] = "c"
+	if err := Commit(link, f); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, path, string(f.Bytes()), 0o640)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file (%v, %v)", fi, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("directory holds %d entries, want the file and the link", len(entries))
+	}
+}
