@@ -197,3 +197,114 @@ func TestDefaultDocumentsEveryOption(t *testing.T) {
 		}
 	}
 }
+
+const (
+	configDocPath  = "../../docs/config.md"
+	configDocBegin = "<!-- reference: generated from internal/config/options.go and default.uci by `go test ./internal/config -run TestConfigDoc -update`; do not edit -->\n"
+	configDocEnd   = "<!-- end of reference -->\n"
+)
+
+// examples returns, for each section type and option, the line default.uci
+// shows for it (uncommented), so that every example in docs/config.md is
+// one TestDefaultDocumentsEveryOption has seen load.
+func examples(t *testing.T) map[string]map[string]string {
+	all := uncommentOptions.ReplaceAllString(string(Default()), "$1$2")
+	f, err := Parse("default.uci, uncommented", []byte(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for _, s := range f.Sections {
+		if out[s.Type] == nil {
+			out[s.Type] = map[string]string{}
+		}
+		for _, o := range s.Options {
+			if _, ok := out[s.Type][o.Name]; ok {
+				continue
+			}
+			kw := "option"
+			if o.List {
+				kw = "list"
+			}
+			out[s.Type][o.Name] = kw + " " + o.Name + " " + strings.TrimSpace(string(writeQuotedString(o.Values[0])))
+		}
+	}
+	return out
+}
+
+func writeQuotedString(v string) string {
+	var b strings.Builder
+	writeQuoted(&b, v)
+	return b.String()
+}
+
+// configReference renders the option tables for docs/config.md: every
+// option with its type, default, allowed values, an example line and what
+// it does.
+func configReference(t *testing.T) string {
+	ex := examples(t)
+	var b strings.Builder
+	for i, tab := range tables {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		typ := strings.Fields(tab.heading)[1]
+		fmt.Fprintf(&b, "### `%s`\n\n", tab.heading)
+		b.WriteString("| Option | Type | Default | Example | Description |\n|---|---|---|---|---|\n")
+		for _, o := range tab.opts() {
+			def := "none"
+			switch {
+			case o.required:
+				def = "required"
+			case o.def != "":
+				def = "`" + o.def + "`"
+			case o.defDoc != "":
+				def = o.defDoc
+			}
+			kindText := kindNames[o.kind]
+			switch {
+			case o.kind == kindEnum:
+				kindText += ": `" + strings.Join(o.allowed, "`, `") + "`"
+			case o.min != "" && o.max != "":
+				kindText += ", " + o.min + " to " + o.max
+			case o.min != "":
+				kindText += ", " + o.min + " or more"
+			}
+			example := ex[typ][o.name]
+			if o.required {
+				example = "option " + o.name + " " + writeQuotedString(o.example)
+			}
+			if example == "" {
+				t.Errorf("option %s of %s has no example: show it in default.uci", o.name, tab.heading)
+			}
+			example = strings.ReplaceAll(example, "|", `\|`)
+			fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` | %s |\n", o.name, kindText, def, example, strings.ReplaceAll(o.doc, "|", `\|`))
+		}
+	}
+	return b.String()
+}
+
+// TestConfigDoc checks that docs/config.md documents every option as the
+// tables define it, so the reference cannot drift from the code.
+func TestConfigDoc(t *testing.T) {
+	data, err := os.ReadFile(configDocPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	begin, end := strings.Index(text, configDocBegin), strings.Index(text, configDocEnd)
+	if begin < 0 || end < begin {
+		t.Fatalf("docs/config.md lacks the markers %q and %q", configDocBegin, configDocEnd)
+	}
+	want := text[:begin+len(configDocBegin)] + "\n" + configReference(t) + "\n" + text[end:]
+	if text == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(configDocPath, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Error("docs/config.md's reference is out of date: run go test ./internal/config -run TestConfigDoc -update")
+}
