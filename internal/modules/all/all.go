@@ -7,6 +7,8 @@ import (
 	_ "xmppd/internal/modules/admin"
 	// Listeners.
 	_ "xmppd/internal/modules/c2s"
+	// BOSH at /http-bind (XEP-0124, XEP-0206).
+	_ "xmppd/internal/modules/bosh"
 	// Delivery, rosters and presence (RFC 6121).
 	_ "xmppd/internal/modules/message"
 	_ "xmppd/internal/modules/presence"
@@ -39,4 +41,6 @@ import (
 	_ "xmppd/internal/modules/register"
 	// Ad-hoc commands and service administration (XEP-0050, XEP-0133).
 	_ "xmppd/internal/modules/adhoc"
+	// The browser admin UI at /admin/.
+	_ "xmppd/internal/modules/webadmin"
 )
