@@ -1,7 +1,6 @@
 package sasl
 
 import (
-	"container/list"
 	"sync"
 	"time"
 )
@@ -272,7 +271,7 @@ func NewGuard(maxKeys int) *Guard {
 	return &Guard{
 		addrs:    NewThrottle(maxKeys),
 		accounts: NewThrottle(maxKeys),
-		known:    recent{max: max(maxKeys, 1), ttl: guardKnownFor, m: map[string]*list.Element{}},
+		known:    newRecent(maxKeys, guardKnownFor),
 		ended:    make(chan struct{}),
 		now:      time.Now,
 	}
@@ -298,7 +297,7 @@ func (g *Guard) Begin(account, addr string) (a Attempt, retryAfter time.Duration
 	for {
 		g.mu.Lock()
 		now := g.now()
-		known := g.known.has(account+"\x00"+addr, now)
+		known := g.known.has(account, addr, now)
 		// g.mu makes checking both limits and reserving one step; the
 		// Throttles' own locks keep Allow, which takes only those, out.
 		g.addrs.mu.Lock()
@@ -365,7 +364,7 @@ func (a Attempt) Succeeded() {
 		if a.byAccount {
 			a.g.accounts.Success(a.account)
 		}
-		a.g.known.add(a.account+"\x00"+a.addr, now)
+		a.g.known.add(a.account, a.addr, now)
 	})
 }
 
@@ -389,45 +388,4 @@ func (a Attempt) end(f func(now time.Time)) {
 	f(g.now())
 	close(g.ended)
 	g.ended = make(chan struct{})
-}
-
-// recent remembers keys for ttl, at most max of them: when full it forgets
-// the one added least recently. The caller locks.
-type recent struct {
-	max   int
-	ttl   time.Duration
-	m     map[string]*list.Element // of *recentEntry
-	order list.List                // most recent first
-}
-
-type recentEntry struct {
-	key string
-	at  time.Time
-}
-
-func (r *recent) has(key string, now time.Time) bool {
-	el := r.m[key]
-	if el == nil {
-		return false
-	}
-	if now.Sub(el.Value.(*recentEntry).at) > r.ttl {
-		r.order.Remove(el)
-		delete(r.m, key)
-		return false
-	}
-	return true
-}
-
-func (r *recent) add(key string, now time.Time) {
-	if el := r.m[key]; el != nil {
-		el.Value.(*recentEntry).at = now
-		r.order.MoveToFront(el)
-		return
-	}
-	if len(r.m) >= r.max {
-		oldest := r.order.Back()
-		r.order.Remove(oldest)
-		delete(r.m, oldest.Value.(*recentEntry).key)
-	}
-	r.m[key] = r.order.PushFront(&recentEntry{key: key, at: now})
 }
