@@ -31,7 +31,9 @@ commands:
   user del JID                        delete an account and all its data
   user list [DOMAIN]                  list accounts
   check                               check the configuration as serve would, changing nothing
-  status                              sessions, memory and uptime of the running server
+  status                              PID, sessions, memory and uptime of the running server
+  reload                              make the running server read its configuration again
+  stop                                stop the running server and wait until it has exited
   cert                                make the self-signed certificate serve would make
   publish --node NODE key=value ...   publish an item to a PEP node (also --xml FILE)
   items --node NODE                   the items of a PEP node
@@ -112,8 +114,24 @@ sessions.
 Lists the accounts of DOMAIN, or of every domain served, one JID a line.
 `},
 	"status": {"xmppd status [-c FILE]", `
-Shows the version, uptime, hosts, sessions, memory and module health of the
-running server, asked through its admin socket.
+Shows the version, PID, uptime, hosts, sessions, memory and module health
+of the running server, asked through its admin socket.
+`},
+	"reload": {"xmppd reload [-c FILE]", `
+Makes the running server read its configuration again, as SIGHUP does (see
+xmppd help serve), through its admin socket, and waits for the outcome:
+"reloaded" and exit status 0 when all of it applied; the errors and status
+1 when the file has mistakes (nothing changed) or a part did not apply.
+Changes that wait for a restart are logged by the server.
+`},
+	"stop": {"xmppd stop [-c FILE] [-wait DURATION]", `
+Stops the running server, as SIGTERM does, through its admin socket, and
+waits until its process has exited (at most -wait, default 1m), so that a
+start right after finds the ports and the store free. Exit status 0 once it
+is gone.
+
+Under procd or systemd, stop the service with /etc/init.d/xmppd stop or
+systemctl stop xmppd instead: procd restarts a daemon that exits on its own.
 `},
 	"publish": {"xmppd publish --node NODE [--jid ACCOUNT] [--id ID] key=value ... | --xml FILE|- [-c FILE]", `
 Publishes one item to the PEP node NODE of ACCOUNT through the running
@@ -186,6 +204,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check(rest, stdout, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "reload":
+		return reloadCmd(rest, stdout, stderr)
+	case "stop":
+		return stopCmd(rest, stdout, stderr)
 	case "cert":
 		return cert(rest, stdout, stderr)
 	case "publish":

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -97,20 +98,49 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	alias := &adminAlias{srv: srv, log: log}
 	defer alias.close()
-	for s := range sig {
-		if s != syscall.SIGHUP {
-			log.Info("stopping", "signal", s.String())
-			notify.stopping()
-			alias.close()
-			srv.Stop()
-			log.Info("stopped")
-			return 0
-		}
-		done := notify.reloading()
-		reload(srv, *file, cfg.LogTarget, level, log, alias)
-		done()
+	// xmppd reload and xmppd stop arrive through the admin socket and are
+	// run here, in the one loop that also takes the signals.
+	ctl := make(chan control)
+	admin.SetControl(func(cmd string) error {
+		c := control{cmd: cmd, done: make(chan error, 1)}
+		ctl <- c
+		return <-c.done
+	})
+	defer admin.SetControl(nil)
+	stop := func(why string) int {
+		log.Info("stopping", "by", why)
+		notify.stopping()
+		alias.close()
+		srv.Stop()
+		log.Info("stopped")
+		return 0
 	}
-	return 0
+	for {
+		select {
+		case s := <-sig:
+			if s != syscall.SIGHUP {
+				return stop(s.String())
+			}
+			done := notify.reloading()
+			reload(srv, *file, cfg.LogTarget, level, log, alias)
+			done()
+		case c := <-ctl:
+			if c.cmd == "stop" {
+				c.done <- nil
+				return stop("xmppd stop")
+			}
+			done := notify.reloading()
+			c.done <- reload(srv, *file, cfg.LogTarget, level, log, alias)
+			done()
+		}
+	}
+}
+
+// control is a reload or stop command from the admin socket; done carries
+// the answer back.
+type control struct {
+	cmd  string
+	done chan error
 }
 
 // The runtime's memory settings before the configuration's: Go's defaults,
@@ -146,7 +176,9 @@ func applyRuntime(cfg *config.Config) {
 // nothing); what needs a restart is logged and waits for it; a part a
 // module applying it in place (c2s) could not apply is logged with what
 // stayed as it was, and "reloaded" is logged only when all of it applied.
-func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) {
+//
+// The error, nil when all of it applied, is what xmppd reload prints.
+func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log *slog.Logger, alias *adminAlias) error {
 	cfg, source, err := loadConfig(file)
 	if err == nil {
 		err = core.CheckModules(cfg)
@@ -161,7 +193,7 @@ func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log 
 			log.Error("reload refused", "err", err)
 		}
 		log.Error("reload refused: the configuration has errors; everything runs on as it was", "config", source)
-		return
+		return fmt.Errorf("reload refused: the configuration has errors; everything runs on as it was:\n%w", err)
 	}
 	restart, err := srv.Reload(cfg)
 	if cfg.LogTarget != logTarget {
@@ -177,7 +209,7 @@ func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log 
 			}
 		}
 		log.Error("reload refused: a module could not load with the new configuration; everything runs on as it was", "config", source)
-		return
+		return fmt.Errorf("reload refused: a module could not load with the new configuration; everything runs on as it was:\n%w", err)
 	}
 	level.Set(logLevel(cfg.LogLevel))
 	applyRuntime(cfg)
@@ -190,9 +222,10 @@ func reload(srv *core.Server, file, logTarget string, level *slog.LevelVar, log 
 			log.Error("reload: not applied", "err", e.Error())
 		}
 		log.Error("reload applied in part: the rest of the new configuration is in use", "config", source)
-		return
+		return fmt.Errorf("reload applied in part: the rest of the new configuration is in use:\n%w", err)
 	}
 	log.Info("reloaded", "config", source)
+	return nil
 }
 
 // unwrap splits a joined error into its parts.

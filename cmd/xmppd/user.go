@@ -225,8 +225,8 @@ func status(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st := resp.Status
-	fmt.Fprintf(stdout, "version:    %s\nuptime:     %s\nhosts:      %s\nsessions:   %d (%d users)\nmemory:     %.1f MiB RSS, %.1f MiB heap in use, %.1f MiB from the OS\ngoroutines: %d\n",
-		st.Version, st.Uptime, strings.Join(st.Hosts, ", "), st.Sessions, st.Users,
+	fmt.Fprintf(stdout, "version:    %s\npid:        %d\nuptime:     %s\nhosts:      %s\nsessions:   %d (%d users)\nmemory:     %.1f MiB RSS, %.1f MiB heap in use, %.1f MiB from the OS\ngoroutines: %d\n",
+		st.Version, st.PID, st.Uptime, strings.Join(st.Hosts, ", "), st.Sessions, st.Users,
 		float64(st.RSSBytes)/(1<<20), float64(st.HeapBytes)/(1<<20), float64(st.SysBytes)/(1<<20), st.Goroutines)
 	if len(st.Modules) > 0 {
 		b, _ := json.MarshalIndent(st.Modules, "", "  ")

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"xmppd/internal/core"
@@ -19,6 +20,7 @@ import (
 // Status is what `xmppd status` shows.
 type Status struct {
 	Version    string            `json:"version"`
+	PID        int               `json:"pid"`
 	Uptime     string            `json:"uptime"`
 	Sessions   int               `json:"sessions"`
 	Users      int               `json:"users"`
@@ -76,6 +78,12 @@ func Handle(srv *core.Server, req Request) Response {
 		case "status":
 			resp.Status = status(srv)
 			return nil
+		case "reload", "stop":
+			f := control.Load()
+			if f == nil {
+				return errors.New(req.Cmd + " needs the running daemon; none answers on this socket")
+			}
+			return (*f)(req.Cmd)
 		}
 		return errors.New("unknown command " + strconv.Quote(req.Cmd))
 	}()
@@ -85,11 +93,27 @@ func Handle(srv *core.Server, req Request) Response {
 	return resp
 }
 
+// control is the daemon's main loop, which owns the server's life: the
+// reload and stop commands go to it, as SIGHUP and SIGTERM do.
+var control atomic.Pointer[func(cmd string) error]
+
+// SetControl installs f as the handler of the reload and stop commands; nil
+// removes it. f returns what the CLI reports: nil when the reload applied in
+// full or the stop has begun, else why not.
+func SetControl(f func(cmd string) error) {
+	if f == nil {
+		control.Store(nil)
+		return
+	}
+	control.Store(&f)
+}
+
 func status(srv *core.Server) *Status {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st := &Status{
 		Version:    version.String(),
+		PID:        os.Getpid(),
 		Uptime:     time.Since(srv.Started).Round(time.Second).String(),
 		HeapBytes:  ms.HeapInuse,
 		SysBytes:   ms.Sys,

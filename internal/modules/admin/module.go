@@ -24,7 +24,7 @@ func init() {
 
 // Request is one command on the socket, one JSON object per line.
 type Request struct {
-	Cmd      string `json:"cmd"` // user-add, user-del, user-passwd, user-list, status, publish, items
+	Cmd      string `json:"cmd"` // user-add, user-del, user-passwd, user-list, status, reload, stop, publish, items
 	JID      string `json:"jid,omitempty"`
 	Domain   string `json:"domain,omitempty"`
 	Password string `json:"password,omitempty"`
