@@ -41,6 +41,15 @@ func (m *Module) pepFace(account jid.JID) (face, error) {
 // creating the node with the PEP defaults on first publish (XEP-0163 §3),
 // and notifies as a publish from a client does. It returns the item's id.
 func (m *Module) PublishPEP(account jid.JID, node, id string, payload []byte) (string, error) {
+	return m.PublishPEPOptions(account, node, id, payload, nil)
+}
+
+// PublishPEPOptions is PublishPEP with publish-options (XEP-0060 §7.1.5):
+// pubsub#node_config fields as var, value pairs, applied to the node when
+// this publish creates it and ignored when it exists. A module publishing
+// on a client's behalf (bookmarks) creates the node as the client's own
+// publish-options would.
+func (m *Module) PublishPEPOptions(account jid.JID, node, id string, payload []byte, options [][2]string) (string, error) {
 	f, err := m.pepFace(account)
 	if err != nil {
 		return "", err
@@ -61,7 +70,13 @@ func (m *Module) PublishPEP(account jid.JID, node, id string, payload []byte) (s
 		return "", err
 	}
 	if n == nil {
-		n, err = m.newNode(f, node, f.jid.String(), m.defaults(f))
+		cfg := m.defaults(f)
+		for _, fv := range options {
+			if ok, why := cfg.set(fv[0], fv[1], m.opts.maxItemsLimit); !ok {
+				return "", fmt.Errorf("publish-options: %s", why)
+			}
+		}
+		n, err = m.newNode(f, node, f.jid.String(), cfg)
 		if errors.Is(err, errExists) {
 			n, err = m.node(f.owner, node)
 		}

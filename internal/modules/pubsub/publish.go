@@ -157,6 +157,7 @@ func (m *Module) publish(r *request) {
 		Start("item").Attr("id", id).End().End().End()
 	m.api.Result(r.ev, b.Bytes())
 	m.broadcast(r.f, n, newItemEvent(r.f, n, it, payload))
+	m.changed(r, &Change{Node: n.name, Published: toItem(it)})
 }
 
 // precondition returns why the publish-options do not match n's
@@ -226,6 +227,7 @@ func (m *Module) retract(r *request) {
 	if notify || cfg.notifyRetract {
 		m.broadcast(r.f, n, newRetractEvent(r.f, n, id))
 	}
+	m.changed(r, &Change{Node: n.name, Retracted: id})
 }
 
 // itemsGet returns items (XEP-0060 §6.5): all, some by id, the newest
@@ -361,6 +363,7 @@ func (m *Module) purge(r *request) {
 	}
 	m.api.Result(r.ev, nil)
 	m.broadcast(r.f, n, newNodeEvent(r.f, n, "purge", ""))
+	m.changed(r, &Change{Node: n.name, Purged: true})
 }
 
 // deleteNode deletes a node and tells its subscribers, with the
@@ -400,6 +403,7 @@ func (m *Module) deleteNode(r *request) {
 	}
 	n.pacers = nil
 	n.mu.Unlock()
+	m.changed(r, &Change{Node: n.name, Deleted: true})
 }
 
 // configure returns or changes a node's configuration (XEP-0060 §8.2).
