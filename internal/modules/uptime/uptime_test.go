@@ -118,8 +118,8 @@ func TestRoutePerHost(t *testing.T) {
 	if code, _ := get(s, "stranger.example", "/uptime/"); code != 404 {
 		t.Errorf("a host the server does not serve got %d", code)
 	}
-	if want := []string{"localhost/uptime/", "other.example/uptime/"}; !slices.Equal(s.HTTP.Paths(), want) {
-		t.Errorf("paths %q, want %q", s.HTTP.Paths(), want)
+	if want := []string{"localhost/uptime/", "other.example/uptime/"}; !slices.Equal(uptimePaths(s), want) {
+		t.Errorf("paths %q, want %q", uptimePaths(s), want)
 	}
 
 	uci := strings.Replace(s.UCI, other, other+"\tlist modules_disabled 'uptime'\n", 1)
@@ -132,4 +132,16 @@ func TestRoutePerHost(t *testing.T) {
 	if code, _ := get(s, "localhost", "/uptime/"); code != 200 {
 		t.Errorf("localhost lost its route when other.example unloaded the module: %d", code)
 	}
+}
+
+// uptimePaths returns the module's routes among the server's, which other
+// modules loaded by default share.
+func uptimePaths(s *xmpptest.Server) []string {
+	var out []string
+	for _, p := range s.HTTP.Paths() {
+		if strings.HasSuffix(p, "/uptime/") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
