@@ -46,7 +46,7 @@ type route struct{ h http.Handler }
 // path, among the routes of the request's host and the global ones; at
 // equal length the host's own route wins.
 func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	host := requestHost(req)
+	host := RequestHost(req)
 	r.mu.RLock()
 	var best routeKey
 	var h http.Handler
@@ -69,9 +69,10 @@ func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.ServeHTTP(w, req)
 }
 
-// requestHost returns the host a request is for, as host names are kept:
-// lower case, without port or final dot.
-func requestHost(req *http.Request) string {
+// RequestHost returns the host a request is for, as host names are kept:
+// lower case, without port or final dot; the Host header chooses, else the
+// TLS server name.
+func RequestHost(req *http.Request) string {
 	host := req.Host
 	if host == "" && req.TLS != nil {
 		host = req.TLS.ServerName

@@ -7,6 +7,9 @@ import (
 	_ "xmppd/internal/modules/admin"
 	// Listeners.
 	_ "xmppd/internal/modules/c2s"
+	// The web server (HTTP, HTTPS, XEP-0156 host-meta) and /metrics.
+	_ "xmppd/internal/modules/http"
+	_ "xmppd/internal/modules/metrics"
 	// BOSH at /http-bind (XEP-0124, XEP-0206).
 	_ "xmppd/internal/modules/bosh"
 	// Delivery, rosters and presence (RFC 6121).

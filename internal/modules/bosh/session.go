@@ -12,6 +12,7 @@ import (
 
 	"xmppd/internal/clientstream"
 	"xmppd/internal/core"
+	"xmppd/internal/httpd"
 	"xmppd/internal/stanza"
 	"xmppd/internal/stream"
 )
@@ -460,6 +461,7 @@ func (s *session) remember(rid uint64, b []byte) {
 // await waits for r's response and writes it: output, the end of the
 // wait (an empty body), or the session's end.
 func (s *session) await(w http.ResponseWriter, req *http.Request, r *request) {
+	httpd.LongLived(w, s.wait+writeGrace)
 	t := time.NewTimer(s.wait)
 	defer t.Stop()
 	select {
@@ -484,6 +486,10 @@ func (s *session) await(w http.ResponseWriter, req *http.Request, r *request) {
 	}
 	writeBody(w, r.resp)
 }
+
+// writeGrace is the time a held request's response has to be written
+// once its wait is over.
+const writeGrace = 10 * time.Second
 
 // abandon handles a client that went away before its answer: what was
 // for it waits for the next request, and a request not fed yet still is.
