@@ -52,9 +52,12 @@ async function api(method, path, body) {
 	return data;
 }
 
-// show replaces main's content; null and false children are left out.
+// show replaces main's content; null and false children are left out. A
+// notice stays: a page that redraws itself (a timer, an action's result)
+// must not wipe the message of what was just done. Changing pages drops it.
 function show(main, ...children) {
-	main.replaceChildren();
+	const notices = [...main.querySelectorAll(':scope > .notice')];
+	main.replaceChildren(...notices);
 	main.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
@@ -206,12 +209,12 @@ function pageActions(collect, after) {
 		if (changes.length) await stage(changes);
 		if (apply) await applyChanges();
 		else notify('', 'Changes staged: apply them with Save & Apply.');
-		if (after) after();
+		if (after) await after();
 	});
 	return h('div', {class: 'cbi-page-actions'},
 		button('apply', 'Save & Apply', () => save(true), {id: 'save_apply'}),
 		button('save', 'Save', () => save(false)),
-		button('reset', 'Reset', () => run(async () => { await revertChanges(); if (after) after(); })));
+		button('reset', 'Reset', () => run(async () => { await revertChanges(); if (after) await after(); })));
 }
 
 // The login page.
@@ -247,8 +250,10 @@ function register(name, title, render) {
 	xa.pages[name] = {title, render};
 	xa.order.push(name);
 }
-function route() {
-	if (!xa.session) return;
+// route draws the page the location names; keep keeps the notices shown
+// (rerender), for a redraw after an action whose outcome they tell.
+function route(ev, keep) {
+	if (!xa.session) return Promise.resolve();
 	xa.timers.forEach(clearInterval);
 	xa.timers = [];
 	xa.cleanup.forEach((f) => f());
@@ -257,12 +262,14 @@ function route() {
 	const page = xa.pages[name] || xa.pages.status;
 	document.querySelectorAll('#menu a').forEach((a) => a.classList.toggle('active', a.dataset.page === name));
 	const main = document.getElementById('maincontent');
-	main.replaceChildren(h('h2', {}, page.title), h('p', {class: 'spinning'}, 'Loading…'));
+	const notices = keep ? [...main.querySelectorAll(':scope > .notice')] : [];
+	main.replaceChildren(...notices, h('h2', {}, page.title), h('p', {class: 'spinning'}, 'Loading…'));
 	document.title = page.title + ' - ' + xa.session.hostname + ' - xmppd';
-	Promise.resolve(page.render(main)).catch((e) => {
-		if (e.status !== 401) main.replaceChildren(h('h2', {}, page.title), alertBox('error', e.message, e.errors));
+	return Promise.resolve(page.render(main)).catch((e) => {
+		if (e.status !== 401) show(main, h('h2', {}, page.title), alertBox('error', e.message, e.errors));
 	});
 }
+function rerender() { return route(null, true); }
 function every(ms, f) { xa.timers.push(setInterval(f, ms)); }
 
 function start() {

@@ -199,7 +199,7 @@ register('modules', 'Modules', async (main) => {
 		cfg.errors && cfg.errors.length ? alertBox('error', 'The staged configuration has errors; Save & Apply will refuse it:', cfg.errors) : null,
 		cfg.pending ? alertBox('', 'An apply waits for its confirm; it rolls back in ' + cfg.pending.seconds_left + ' s.') : null,
 		h('div', {class: 'cbi-map-descr'}, 'Configuration file ' + cfg.file + '.'),
-		tabs, body, pageActions(collect, route));
+		tabs, body, pageActions(collect, rerender));
 });
 
 register('certs', 'Certificates', async (main) => {
