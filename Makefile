@@ -11,13 +11,14 @@ FUZZTIME ?= 10s
 # Static, reproducible, stripped: the binary has to fit in a router's flash.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$(VERSION)"
 
-.PHONY: help build run test interop bench bench-peers fuzz lint cross size test-cross ipk clean
+.PHONY: help build run test interop test-web bench bench-peers fuzz lint cross size test-cross ipk clean
 
 help:
 	@echo 'build       bin/xmppd for this machine'
 	@echo 'run         build, then run bin/xmppd serve'
 	@echo 'test        go test ./...'
 	@echo 'interop     slixmpp clients (python3-slixmpp) against bin/xmppd'
+	@echo 'test-web    the admin UI in Chromium (apt chromium, npm); screenshots into dist/web-screenshots/'
 	@echo 'bench       all benchmarks with allocation counts'
 	@echo 'bench-peers load scenarios against xmppd, Prosody and ejabberd (about 15 min)'
 	@echo 'fuzz        every Fuzz target for FUZZTIME each (default $(FUZZTIME))'
@@ -42,6 +43,15 @@ test:
 # Real slixmpp clients from Debian's python3-slixmpp against the built daemon.
 interop: build
 	bash scripts/interop/run.sh
+
+# Browser tests: Debian's Chromium driven by playwright-core (npm ci in
+# scripts/web the first time). Each test has its own timeout; the whole run
+# is bounded too, so a hung browser cannot stall CI.
+test-web:
+	go build -o bin/web-test-server ./scripts/web/server
+	go build -o bin/web-test-client ./scripts/web/client
+	[[ -d scripts/web/node_modules/playwright-core ]] || (cd scripts/web && npm ci)
+	cd scripts/web && timeout -k 10 300 npm test
 
 bench:
 	go test -run='^$$' -bench=. -benchmem ./...
