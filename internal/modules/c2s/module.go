@@ -6,6 +6,7 @@ package c2s
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"xmppd/internal/config"
 	"xmppd/internal/core"
 	"xmppd/internal/netio"
+	"xmppd/internal/sdlisten"
 	"xmppd/internal/stanza"
 	"xmppd/internal/xml"
 )
@@ -50,7 +52,8 @@ type Module struct {
 	unauth    int                   // connections not yet bound, waiting included
 	refusing  atomic.Int32          // refused connections being told why
 	conns     map[*conn]struct{}
-	listeners map[config.Listener]net.Listener // by configuration, Line cleared
+	listeners map[config.Listener]net.Listener // by configuration, Line and Name cleared
+	lnNames   map[config.Listener]string       // listener section names, for socket activation
 
 	// warn keeps refusals under a flood to a line per cause and interval.
 	warn *core.LogLimiter
@@ -64,7 +67,7 @@ func (m *Module) Load(api *core.API) error {
 	m.cfg.Store(&c2sCfg)
 	m.limit = cfg.StanzaSizeLimit
 	m.readers.New = func() any { return stanza.NewReader(xml.Limits{MaxStanzaBytes: m.limit}) }
-	m.addrs, m.conns, m.listeners = map[string]*addrState{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}
+	m.addrs, m.conns, m.listeners, m.lnNames = map[string]*addrState{}, map[*conn]struct{}{}, map[config.Listener]net.Listener{}, map[config.Listener]string{}
 	m.warn = core.NewLogLimiter(time.Minute)
 
 	var hosts []string
@@ -116,11 +119,15 @@ func (m *Module) listen(want []config.Listener) error {
 	// Listeners are compared by what they do, not by where they are written.
 	keep := map[config.Listener]bool{}
 	var open []config.Listener
+	// The section name matters only to find a socket systemd passed.
+	names := map[config.Listener]string{}
 	for _, l := range want {
+		name := l.Name
 		l.Line, l.Name = 0, ""
 		if l.Type == "c2s" && !keep[l] {
 			keep[l] = true
 			open = append(open, l)
+			names[l] = name
 		}
 	}
 	// New listeners open before old ones close, so that a mistake in the
@@ -128,21 +135,23 @@ func (m *Module) listen(want []config.Listener) error {
 	// that needs the port of one that goes (192.168.1.1:5222 becoming all
 	// addresses on 5222) closes that one first.
 	var opened, freed []config.Listener
+	freedNames := map[config.Listener]string{}
 	for _, l := range open {
 		if m.listeners[l] != nil {
 			continue
 		}
-		err := m.start(l)
+		err := m.start(l, names[l])
 		if errors.Is(err, syscall.EADDRINUSE) {
 			n := len(freed)
 			for old := range m.listeners {
 				if !keep[old] && old.Port == l.Port {
+					freedNames[old] = m.lnNames[old]
 					m.stop(old)
 					freed = append(freed, old)
 				}
 			}
 			if len(freed) > n {
-				err = m.start(l)
+				err = m.start(l, names[l])
 			}
 		}
 		if err != nil {
@@ -150,7 +159,7 @@ func (m *Module) listen(want []config.Listener) error {
 				m.stop(l)
 			}
 			for _, l := range freed {
-				if err := m.start(l); err != nil {
+				if err := m.start(l, freedNames[l]); err != nil {
 					m.api.Log().Error("could not listen again where the old configuration did", "err", err)
 				}
 			}
@@ -166,14 +175,23 @@ func (m *Module) listen(want []config.Listener) error {
 	return nil
 }
 
-// start opens listener l and accepts on it.
-func (m *Module) start(l config.Listener) error {
-	ln, err := m.api.Listen("tcp", net.JoinHostPort(l.Address, strconv.Itoa(l.Port)))
+// start opens listener l, of the listener section name, and accepts on it.
+// A socket systemd passed for it (socket activation) is used instead of
+// binding.
+func (m *Module) start(l config.Listener, name string) error {
+	addr := net.JoinHostPort(l.Address, strconv.Itoa(l.Port))
+	inherited := sdlisten.Has(name, addr)
+	ln, err := sdlisten.Listen(name, "tcp", addr)
+	if errors.Is(err, syscall.EACCES) && l.Port < 1024 {
+		// Most likely a reload adding a port after the switch to option user.
+		return fmt.Errorf("listen on port %d: needs root or CAP_NET_BIND_SERVICE, which xmppd has not (it dropped root after start, or never had it): restart xmppd, let systemd's xmppd.socket pass the port, or choose a port of 1024 or more: %w", l.Port, err)
+	}
 	if err != nil {
 		return err
 	}
-	m.listeners[l] = ln
-	m.api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS)
+	m.api.OnUnload(func() { ln.Close() })
+	m.listeners[l], m.lnNames[l] = ln, name
+	m.api.Log().Info("listening", "addr", ln.Addr().String(), "tls", l.TLS, "from_systemd", inherited)
 	go m.accept(ln.(*net.TCPListener), l.TLS)
 	return nil
 }
@@ -183,6 +201,7 @@ func (m *Module) stop(l config.Listener) {
 	ln := m.listeners[l]
 	ln.Close()
 	delete(m.listeners, l)
+	delete(m.lnNames, l)
 	m.api.Log().Info("stopped listening", "addr", ln.Addr().String())
 }
 
