@@ -12,6 +12,9 @@ import {chromium} from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 
+// webDir is scripts/web, served at /test/ for the client pages.
+export const webDir = here;
+
 // Where things are; `make test-web` sets the binaries it built.
 export const paths = {
 	server: process.env.XMPPD_WEB_SERVER || join(root, 'bin/web-test-server'),
@@ -64,12 +67,13 @@ function waitLine(proc, re, ms, what) {
 
 // config is the UCI file of a test server: one host, a direct-TLS client
 // listener, and the admin UI with one admin.
-function config(dir, c2sPort) {
+function config(dir, c2sPort, mainExtra) {
 	return `config xmppd 'main'
 	option data_dir '${dir}/data'
 	option log_level 'debug'
 	list modules_enabled 'webadmin'
 	list modules_enabled 'ping'
+${mainExtra}
 
 config host 'localhost'
 	option domain 'localhost'
@@ -86,15 +90,18 @@ config module 'webadmin'
 
 // startServer runs scripts/web/server on a free loopback port with a
 // temporary data directory; stop() ends it and removes the directory.
-export async function startServer(users = []) {
+// users are created at start; mainExtra is added to the main section;
+// static is served at /test/.
+export async function startServer({users = [], mainExtra = '', staticDir = ''} = {}) {
 	let lastErr;
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const dir = await mkdtemp(join(tmpdir(), 'xmppd-web-'));
 		const c2sPort = await freePort();
 		const file = join(dir, 'xmppd.uci');
-		await writeFile(file, config(dir, c2sPort));
+		await writeFile(file, config(dir, c2sPort, mainExtra));
 		const args = ['-c', file, '-http', '127.0.0.1:0'];
 		for (const u of [admin, ...users]) args.push('-user', `${u.jid}:${u.password}`);
+		if (staticDir) args.push('-static', staticDir);
 		const proc = spawn(paths.server, args, {stdio: ['ignore', 'pipe', 'pipe']});
 		let stderr = '';
 		proc.stderr.setEncoding('utf8');

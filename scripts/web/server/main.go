@@ -2,7 +2,8 @@
 // listener, for the browser tests in scripts/web: it loads the
 // configuration file given with -c, creates the accounts given with -user,
 // serves the server's HTTP routes on -http, and prints "ready" once all of
-// that is up.
+// that is up. With -static DIR it also serves DIR's files at /test/, so
+// that client pages and their libraries share the origin of /http-bind.
 package main
 
 import (
@@ -32,16 +33,17 @@ func (u *users) Set(s string) error { *u = append(*u, s); return nil }
 func main() {
 	file := flag.String("c", "", "configuration file")
 	addr := flag.String("http", "127.0.0.1:0", "address to serve HTTP on")
+	static := flag.String("static", "", "directory served at /test/")
 	var accounts users
 	flag.Var(&accounts, "user", "user@host:password, created at start (repeatable)")
 	flag.Parse()
-	if err := run(*file, *addr, accounts); err != nil {
+	if err := run(*file, *addr, *static, accounts); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(file, addr string, accounts []string) error {
+func run(file, addr, static string, accounts []string) error {
 	cfg, err := config.Load(file)
 	if err != nil {
 		return err
@@ -70,7 +72,14 @@ func run(file, addr string, accounts []string) error {
 	if err != nil {
 		return err
 	}
-	go http.Serve(ln, srv.HTTP)
+	var h http.Handler = srv.HTTP
+	if static != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/test/", http.StripPrefix("/test/", http.FileServer(http.Dir(static))))
+		mux.Handle("/", srv.HTTP)
+		h = mux
+	}
+	go http.Serve(ln, h)
 	fmt.Printf("ready http://%s\n", ln.Addr())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
