@@ -215,9 +215,10 @@ const keyPrivate = "storage:" + NSLegacy
 
 // ensureImported brings an account's bookmarks stored by private storage
 // before this module was loaded into XEP-0402, once: rooms the node lacks
-// are published, the rest kept, the old fragment deleted so that the
-// items are the one copy. The record of the rest marks it done. The
-// caller holds the account's lock.
+// are published and the rest kept. The record of the rest marks it done,
+// so the old fragment is never read again while the module is loaded; it
+// is left in place, so that turning the module off gives old clients
+// their list back as it was. The caller holds the account's lock.
 func (m *Module) ensureImported(ps *pubsub.Module, account jid.JID) error {
 	user := account.Local()
 	if _, ok := m.checked.Load(user); ok {
@@ -246,13 +247,25 @@ func (m *Module) ensureImported(ps *pubsub.Module, account jid.JID) error {
 			for _, e := range bad {
 				m.api.Log().Warn("old bookmark not imported", "account", account.String(), "err", e)
 			}
-			if len(list) > m.max {
-				m.api.Log().Warn("old bookmarks over max_bookmarks, the last ones not imported", "account", account.String(), "count", len(list))
-				list = list[:m.max]
-			}
-			// Nothing was seen: rooms already in XEP-0402 win, none is
+			// Rooms already in XEP-0402 win; with nothing seen, none is
 			// retracted.
-			if _, err := m.apply(ps, account, list, nil); err != nil && !errors.Is(err, errTooMany) {
+			cur, err := m.current(ps, account)
+			if err != nil {
+				return err
+			}
+			have := make(map[string]bool, len(cur))
+			for _, b := range cur {
+				have[b.room] = true
+			}
+			missing := list[:0]
+			for _, b := range list {
+				if !have[b.room] {
+					missing = append(missing, b)
+				}
+			}
+			if _, err := m.apply(ps, account, missing, nil); errors.Is(err, errTooMany) {
+				m.api.Log().Warn("old bookmarks not imported", "account", account.String(), "err", err)
+			} else if err != nil {
 				return err
 			}
 		}
@@ -261,9 +274,6 @@ func (m *Module) ensureImported(ps *pubsub.Module, account jid.JID) error {
 		return err
 	}
 	if found {
-		if err := m.private.Delete(user, keyPrivate); err != nil {
-			return err
-		}
 		m.imported.Inc()
 		m.api.Log().Info("old private-storage bookmarks imported", "account", account.String())
 	}
