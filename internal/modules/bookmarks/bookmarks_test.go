@@ -9,7 +9,7 @@ import (
 	"xmppd/internal/xmpptest"
 )
 
-func start(t *testing.T, extra string, users ...string) *xmpptest.Server {
+func start(t testing.TB, extra string, users ...string) *xmpptest.Server {
 	t.Helper()
 	s := xmpptest.Start(t, extra)
 	for _, u := range users {

@@ -53,7 +53,7 @@ func attr(start *xml.StartElement, name string) string {
 }
 
 // login logs user in; notify lists the PEP nodes its caps ask for.
-func login(t *testing.T, s *xmpptest.Server, user string, notify ...string) *client {
+func login(t testing.TB, s *xmpptest.Server, user string, notify ...string) *client {
 	t.Helper()
 	sess, _ := s.Dial(t, user, "pw")
 	c := &client{jid: sess.LocalAddr().String(), sess: sess, in: make(chan string, 1024)}
@@ -89,7 +89,7 @@ func login(t *testing.T, s *xmpptest.Server, user string, notify ...string) *cli
 
 // online sends available presence with caps naming the +notify nodes, and
 // waits until the server has asked for them.
-func (c *client) online(t *testing.T, notify ...string) {
+func (c *client) online(t testing.TB, notify ...string) {
 	t.Helper()
 	s := "client/pc//t<http://jabber.org/protocol/caps<"
 	for _, n := range notify {
@@ -101,7 +101,7 @@ func (c *client) online(t *testing.T, notify ...string) {
 	time.Sleep(300 * time.Millisecond) // the caps query and its answer
 }
 
-func (c *client) send(t *testing.T, s string) {
+func (c *client) send(t testing.TB, s string) {
 	t.Helper()
 	if err := c.sess.Send(xmpptest.Context(t, timeout), rawTokens{xml.NewDecoder(strings.NewReader(s))}); err != nil {
 		t.Fatal(err)
@@ -112,13 +112,13 @@ var ids atomic.Int64
 
 // iq sends an iq with payload and returns the answer, which must be of
 // type want unless want is "".
-func (c *client) iq(t *testing.T, typ, payload, want string) string {
+func (c *client) iq(t testing.TB, typ, payload, want string) string {
 	t.Helper()
 	return c.iqTo(t, typ, "", payload, want)
 }
 
 // iqTo is iq to the address to ("": the account).
-func (c *client) iqTo(t *testing.T, typ, to, payload, want string) string {
+func (c *client) iqTo(t testing.TB, typ, to, payload, want string) string {
 	t.Helper()
 	id := "b" + strconv.FormatInt(ids.Add(1), 10)
 	if to != "" {
@@ -149,7 +149,7 @@ func (c *client) iqTo(t *testing.T, typ, to, payload, want string) string {
 }
 
 // expect waits for a stanza containing every part, dropping others.
-func (c *client) expect(t *testing.T, parts ...string) string {
+func (c *client) expect(t testing.TB, parts ...string) string {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
@@ -169,7 +169,7 @@ func (c *client) expect(t *testing.T, parts ...string) string {
 }
 
 // quiet fails when a stanza containing part arrives within d.
-func (c *client) quiet(t *testing.T, part string, d time.Duration) {
+func (c *client) quiet(t testing.TB, part string, d time.Duration) {
 	t.Helper()
 	deadline := time.After(d)
 	for {
@@ -185,20 +185,20 @@ func (c *client) quiet(t *testing.T, part string, d time.Duration) {
 }
 
 // privateGet reads the XEP-0048 bookmarks through private storage.
-func (c *client) privateGet(t *testing.T) string {
+func (c *client) privateGet(t testing.TB) string {
 	t.Helper()
 	return c.iq(t, "get", "<query xmlns='jabber:iq:private'><storage xmlns='"+legacyNS+"'/></query>", "result")
 }
 
 // privateSet stores a XEP-0048 list through private storage and returns
 // the answer, of type want.
-func (c *client) privateSet(t *testing.T, storage, want string) string {
+func (c *client) privateSet(t testing.TB, storage, want string) string {
 	t.Helper()
 	return c.iq(t, "set", "<query xmlns='jabber:iq:private'><storage xmlns='"+legacyNS+"'>"+storage+"</storage></query>", want)
 }
 
 // items reads the XEP-0402 node.
-func (c *client) items(t *testing.T) string {
+func (c *client) items(t testing.TB) string {
 	t.Helper()
 	return c.iq(t, "get", "<pubsub xmlns='"+nsPubsub+"'><items node='"+node+"'/></pubsub>", "result")
 }
@@ -212,7 +212,7 @@ func form(typ string, fields ...string) string {
 }
 
 // publish publishes a XEP-0402 bookmark as XEP-0402 §3 shows.
-func (c *client) publish(t *testing.T, room, conference string) {
+func (c *client) publish(t testing.TB, room, conference string) {
 	t.Helper()
 	opts := "<publish-options>" + form(nsPubsub+"#publish-options", "pubsub#persist_items", "true",
 		"pubsub#access_model", "whitelist", "pubsub#max_items", "max", "pubsub#send_last_published_item", "never") + "</publish-options>"
@@ -220,7 +220,7 @@ func (c *client) publish(t *testing.T, room, conference string) {
 }
 
 // retract retracts a XEP-0402 bookmark, notifying (XEP-0402 §3).
-func (c *client) retract(t *testing.T, room string) {
+func (c *client) retract(t testing.TB, room string) {
 	t.Helper()
 	c.iq(t, "set", "<pubsub xmlns='"+nsPubsub+"'><retract node='"+node+"' notify='true'><item id='"+room+"'/></retract></pubsub>", "result")
 }

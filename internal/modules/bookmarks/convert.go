@@ -3,6 +3,7 @@ package bookmarks
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"xmppd/internal/jid"
 	"xmppd/internal/stanza"
@@ -89,7 +90,7 @@ func fromLegacy(el *stanza.Element) (bookmark, error) {
 			b.nick = c.Text()
 		case c.Space == NSLegacy && c.Local == "password":
 			b.password = c.Text()
-		case c.Space != NSLegacy:
+		default:
 			b.ext = append(b.ext, c)
 		}
 	}
@@ -144,6 +145,13 @@ func (b *bookmark) legacy() *stanza.Element {
 // canon is b serialized one way only, to tell a changed bookmark from an
 // unchanged one whatever attribute order a client wrote.
 func (b *bookmark) canon() string { return string(b.item().AppendXML(nil, "")) }
+
+// sum is a hash of canon, what a session's view keeps of each room.
+func (b *bookmark) sum() uint64 {
+	h := fnv.New64a()
+	h.Write(b.item().AppendXML(nil, ""))
+	return h.Sum64()
+}
 
 // legacyStorage splits a XEP-0048 <storage/> into its conferences and the
 // rest (<url/> bookmarks, unknown elements), which XEP-0402 has no place

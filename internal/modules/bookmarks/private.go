@@ -37,7 +37,8 @@ func (m *Module) onPrivate(ev *core.Event) bool {
 			others++
 		}
 	}
-	if st == nil {
+	typ := string(ev.Stanza.Type())
+	if st == nil || (typ != "get" && typ != "set") {
 		return false
 	}
 	ps, err := m.pubsub()
@@ -48,7 +49,7 @@ func (m *Module) onPrivate(ev *core.Event) bool {
 	if err != nil {
 		return false
 	}
-	if string(ev.Stanza.Type()) == "get" {
+	if typ == "get" {
 		if others > 0 {
 			return false // XEP-0049 §2.3: one element per get; private says so
 		}

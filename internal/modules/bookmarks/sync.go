@@ -38,10 +38,10 @@ const (
 var errTooMany = errors.New("too many bookmarks")
 
 // view is what one XEP-0048 reader was last given or last sent: room →
-// canonical form. A list it sends back is read against it, so that a room
+// hash of its canonical form, which keeps a session's share small. A list it sends back is read against it, so that a room
 // it never saw is not deleted and a room it did not change does not
 // overwrite a newer edit made through XEP-0402.
-type view map[string]string
+type view map[string]uint64
 
 // current returns the account's XEP-0402 bookmarks, oldest first; no node
 // is no bookmarks. Items that are not conferences are left out, logged.
@@ -95,7 +95,7 @@ func (m *Module) apply(ps *pubsub.Module, account jid.JID, list []bookmark, seen
 		return nil, fmt.Errorf("%w: %d, at most %d", errTooMany, total, m.max)
 	}
 	for _, b := range list {
-		if seen[b.room] == b.canon() {
+		if v, ok := seen[b.room]; ok && v == b.sum() {
 			continue // unchanged by the sender: a newer XEP-0402 edit stands
 		}
 		i, exists := have[b.room]
@@ -133,7 +133,7 @@ func (m *Module) apply(ps *pubsub.Module, account jid.JID, list []bookmark, seen
 func viewOf(list []bookmark) view {
 	v := make(view, len(list))
 	for i := range list {
-		v[list[i].room] = list[i].canon()
+		v[list[i].room] = list[i].sum()
 	}
 	return v
 }
