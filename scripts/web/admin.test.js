@@ -114,6 +114,27 @@ test('users: add an account, which a real client then logs in with, and kick its
 	await rowKick.click();
 	await p.waitForSelector('.notice.success >> text=Disconnected 1 session(s) of carol@localhost.');
 	await Promise.race([again.closed, new Promise((_, rej) => setTimeout(() => rej(new Error('the client was not disconnected')), 10000))]);
+
+	// A new password in the modal: the client logs in with it, not the old.
+	const row = p.locator('#users_table .tr', {hasText: 'carol@localhost'});
+	await row.locator('button', {hasText: 'Password'}).click();
+	await p.fill('#change_password', 'carol new pass');
+	await p.click('#change_password_save');
+	await p.waitForSelector('.notice.success >> text=Password of carol@localhost changed.');
+	assert.ok(await p.locator('#modal_overlay').isHidden());
+	await assert.rejects(startClient(srv, carol), /not-authorized|auth|SASL/i);
+	const renewed = await startClient(srv, {jid: carol.jid, password: 'carol new pass'});
+	renewed.stop();
+
+	// Delete asks first; declining keeps the account, accepting removes it.
+	p.once('dialog', (d) => d.dismiss());
+	await Promise.all([p.waitForEvent('dialog'), row.locator('button', {hasText: 'Delete'}).click()]);
+	assert.equal((await p.evaluate(() => api('GET', 'users?q=carol'))).total, 1, 'declined: still there');
+	p.once('dialog', (d) => d.accept());
+	await row.locator('button', {hasText: 'Delete'}).click();
+	await p.waitForSelector('.notice.success >> text=Deleted carol@localhost.');
+	await p.waitForSelector('#users_table >> text=carol@localhost', {state: 'detached'});
+	await assert.rejects(startClient(srv, {jid: carol.jid, password: 'carol new pass'}), /not-authorized|auth|SASL/i);
 });
 
 test('modules: change an option, Save & Apply, confirmed and written', {timeout: 60000}, async (t) => {
@@ -174,6 +195,41 @@ test('every page renders and is saved as a screenshot', {timeout: 90000}, async 
 		await shot(p, name);
 	}
 	for (const name of Object.keys(want)) assert.ok(pages.includes(name), `menu has ${name}`);
+});
+
+test('certificates: a new self-signed certificate after a confirm', {timeout: 60000}, async (t) => {
+	const p = await page(t);
+	await login(p, srv);
+	await p.click('#menu a[data-page="certs"]');
+	const sum = () => p.locator('.cbi-section', {hasText: 'SHA-256'}).first().locator('.mono').last().textContent();
+	await p.waitForSelector('text=SHA-256');
+	const old = await sum();
+	assert.match(old, /^[0-9a-f:]{40,}$/i);
+	p.once('dialog', (d) => d.accept());
+	await p.click('button >> text=Generate a new self-signed certificate');
+	await p.waitForSelector('.notice.success >> text=A new self-signed certificate is in use.');
+	assert.notEqual(await sum(), old);
+	// A client still gets in over TLS with the new one.
+	const c = await startClient(srv, alice);
+	c.stop();
+});
+
+test('logs: records of what was done, filtered by level', {timeout: 60000}, async (t) => {
+	const p = await page(t);
+	await login(p, srv);
+	await p.click('#menu a[data-page="logs"]');
+	await p.waitForSelector('#log_table');
+	// The login above is logged at info.
+	await p.waitForSelector('#log_table >> text=admin logged in');
+	await p.selectOption('#log_level', 'error');
+	await p.waitForSelector('#log_table >> text=admin logged in', {state: 'detached'});
+	await p.selectOption('#log_level', 'debug');
+	await p.fill('#log_module', 'webadmin');
+	await p.press('#log_module', 'Enter');
+	await p.waitForSelector('#log_table >> text=admin logged in');
+	const modules = await p.$$eval('#log_table .tr:not(.cbi-section-table-titles) .td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+	assert.ok(modules.length > 0);
+	for (const m of modules) assert.match(m, /^webadmin/);
 });
 
 test('phone width: the menu and the pages are usable at 375 px', {timeout: 60000}, async (t) => {
