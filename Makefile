@@ -47,8 +47,7 @@ interop: build
 # Browser tests: Debian's Chromium driven by playwright-core (npm ci in
 # scripts/web the first time). Each test has its own timeout; the whole run
 # is bounded too, so a hung browser cannot stall CI.
-test-web:
-	go build -o bin/web-test-server ./scripts/web/server
+test-web: build
 	go build -o bin/web-test-client ./scripts/web/client
 	[[ -d scripts/web/node_modules/playwright-core ]] || (cd scripts/web && npm ci)
 	cd scripts/web && timeout -k 10 300 npm test
