@@ -11,7 +11,7 @@ let srv, browser;
 const cleanup = [];
 
 before(async () => {
-	srv = await startServer({users: [alice]});
+	srv = await startServer('admin', {users: [alice]});
 	browser = await launch();
 }, {timeout: 60000});
 

@@ -1,24 +1,31 @@
 // XMPP client pages in Chromium talking to each other through the server:
-// strophe.js over BOSH (/http-bind), both from npm, served from this folder.
+// strophe.js over BOSH (/http-bind), from npm. The pages come from an
+// origin of their own, so the endpoints are used across origins (CORS).
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
-import {launch, login, newPage, shot, startServer, webDir} from './lib.js';
+import {launch, login, newPage, serveStatic, shot, startServer} from './lib.js';
 
 const alice = {jid: 'alice@localhost', password: 'alice pass'};
 const bob = {jid: 'bob@localhost', password: 'bob pass'};
 const NODE = 'urn:xmppd:test:status';
 
-let srv, browser;
+let srv, browser, pages;
 
 before(async () => {
-	// BOSH here is plain HTTP on loopback: allowed only with this option.
-	srv = await startServer({users: [alice, bob], mainExtra: "\toption c2s_plain_on_loopback '1'", staticDir: webDir});
+	pages = await serveStatic();
+	// BOSH here is plain HTTP on loopback: a login needs this option.
+	srv = await startServer('clients', {
+		users: [alice, bob],
+		mainExtra: "\toption c2s_plain_on_loopback '1'",
+		extra: `config module 'bosh'\n\tlist cors_origins '${pages.url}'\n`,
+	});
 	browser = await launch();
 }, {timeout: 60000});
 
 after(async () => {
 	if (browser) await browser.close();
 	if (srv) await srv.stop();
+	if (pages) await pages.close();
 }, {timeout: 30000});
 
 // clientPage opens a client page and waits for its library to load.
@@ -28,7 +35,7 @@ async function clientPage(t, name) {
 		await p.context().close();
 		assert.deepEqual(p.errors.map(String), [], `errors in ${name}`);
 	});
-	await p.goto(`${srv.url}/test/pages/${name}.html`);
+	await p.goto(`${pages.url}/pages/${name}.html?bosh=${encodeURIComponent(srv.url + '/http-bind')}`);
 	await p.waitForFunction(() => window.client);
 	return p;
 }

@@ -4,6 +4,8 @@
 import {$iq, $msg, $pres, Strophe} from '../node_modules/strophe.js/dist/strophe.esm.js';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
+// The BOSH endpoint: ?bosh=URL, since the page may come from another origin.
+const service = new URLSearchParams(location.search).get('bosh') || '/http-bind';
 const got = {messages: [], items: []};
 let conn;
 
@@ -20,11 +22,11 @@ function iq(stanza) {
 
 window.client = {
 	got,
-	// connect logs in at /http-bind and sends presence; it resolves with
+	// connect logs in over BOSH and sends presence; it resolves with
 	// the bound full JID.
 	connect(jid, password) {
 		return new Promise((res, rej) => {
-			conn = new Strophe.Connection('/http-bind');
+			conn = new Strophe.Connection(service);
 			conn.connect(jid, password, (status, cond) => {
 				document.getElementById('state').textContent = Object.keys(Strophe.Status).find((k) => Strophe.Status[k] === status);
 				if (status === Strophe.Status.CONNECTED) {
