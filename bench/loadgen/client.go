@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,13 @@ type client struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+
+	// sm is set once stream management is on; h then counts the stanzas
+	// read since, for the acks a server asks for (XEP-0198 §4).
+	sm   bool
+	h    uint32
+	smID string // the resumption id the server gave
+	user string
 }
 
 // opts says how clients log in; the same for every client of a run.
@@ -36,6 +44,12 @@ type opts struct {
 	tls                      bool
 	// presence is the initial presence, "<presence/>" when empty.
 	presence string
+	// sm enables stream management with resumption (XEP-0198) after
+	// binding, before the initial presence, as mobile clients do.
+	sm bool
+	// carbons enables message carbons (XEP-0280) before the initial
+	// presence.
+	carbons bool
 }
 
 // stepTimeout bounds a whole login: a server that takes longer is
@@ -58,7 +72,7 @@ func login(o opts, user, resource string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: nc, in: newSplitter(nc)}
+	c := &client{conn: nc, in: newSplitter(nc), user: user}
 	if err := c.login(o, user, resource); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%s: %w", user, err)
@@ -68,44 +82,101 @@ func login(o opts, user, resource string) (*client, error) {
 }
 
 func (c *client) login(o opts, user, resource string) error {
-	c.conn.SetDeadline(time.Now().Add(stepTimeout))
-	features, err := c.open(o.domain)
+	features, err := c.authenticate(o, user)
 	if err != nil {
-		return err
-	}
-	starttls := child(features, "starttls")
-	switch {
-	case o.tls && starttls == nil:
-		return errors.New("server offers no STARTTLS")
-	case !o.tls && starttls != nil && child(starttls, "required") != nil:
-		return errors.New("server requires STARTTLS: use -tls")
-	case o.tls:
-		c.write([]byte("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))
-		el, err := c.stanza()
-		if err != nil {
-			return err
-		}
-		if !nameIs(el, "proceed") {
-			return fmt.Errorf("STARTTLS refused: %.200s", el)
-		}
-		tc := tls.Client(c.conn, &tls.Config{ServerName: o.domain, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
-		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("TLS handshake: %w", err)
-		}
-		c.conn = tc
-		c.in.reset(tc)
-		if features, err = c.open(o.domain); err != nil {
-			return err
-		}
-	}
-	if err := c.auth(features, o, user); err != nil {
-		return err
-	}
-	if features, err = c.open(o.domain); err != nil {
 		return err
 	}
 	if err := c.bind(features, resource); err != nil {
 		return err
+	}
+	return c.finish(o, features)
+}
+
+// authenticate opens the stream, negotiates STARTTLS when o.tls and
+// authenticates, returning the features of the restarted stream.
+func (c *client) authenticate(o opts, user string) ([]byte, error) {
+	c.conn.SetDeadline(time.Now().Add(stepTimeout))
+	features, err := c.open(o.domain)
+	if err != nil {
+		return nil, err
+	}
+	starttls := child(features, "starttls")
+	switch {
+	case o.tls && starttls == nil:
+		return nil, errors.New("server offers no STARTTLS")
+	case !o.tls && starttls != nil && child(starttls, "required") != nil:
+		return nil, errors.New("server requires STARTTLS: use -tls")
+	case o.tls:
+		c.write([]byte("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"))
+		el, err := c.stanza()
+		if err != nil {
+			return nil, err
+		}
+		if !nameIs(el, "proceed") {
+			return nil, fmt.Errorf("STARTTLS refused: %.200s", el)
+		}
+		tc := tls.Client(c.conn, &tls.Config{ServerName: o.domain, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+		if err := tc.Handshake(); err != nil {
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		c.conn = tc
+		c.in.reset(tc)
+		if features, err = c.open(o.domain); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.auth(features, o, user); err != nil {
+		return nil, err
+	}
+	return c.open(o.domain)
+}
+
+// resume connects again and resumes old's session (XEP-0198 §5), which
+// must have stream management with resumption on; it returns the new
+// client once the server answered <resumed/>.
+func resume(o opts, old *client) (*client, error) {
+	nc, err := net.DialTimeout("tcp", o.addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{conn: nc, in: newSplitter(nc), user: old.user}
+	fail := func(err error) (*client, error) {
+		nc.Close()
+		return nil, fmt.Errorf("%s: resume: %w", old.user, err)
+	}
+	if _, err := c.authenticate(o, old.user); err != nil {
+		return fail(err)
+	}
+	c.write([]byte("<resume xmlns='urn:xmpp:sm:3' previd=" + quoted([]byte(old.smID)) + " h='" + strconv.FormatUint(uint64(old.h), 10) + "'/>"))
+	for {
+		el, err := c.stanza()
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case nameIs(el, "resumed"):
+			c.conn.SetDeadline(time.Time{})
+			c.sm, c.smID, c.h = true, old.smID, old.h
+			return c, nil
+		case nameIs(el, "failed"):
+			return fail(fmt.Errorf("refused: %s", conditions(el)))
+		}
+	}
+}
+
+// finish enables what o asks for on a bound stream and sends the initial
+// presence.
+func (c *client) finish(o opts, features []byte) error {
+	if o.sm {
+		if err := c.enableSM(features); err != nil {
+			return err
+		}
+	}
+	if o.carbons {
+		c.write([]byte("<iq type='set' id='carbons'><enable xmlns='urn:xmpp:carbons:2'/></iq>"))
+		if _, err := c.result("carbons"); err != nil {
+			return fmt.Errorf("carbons: %w", err)
+		}
 	}
 	p := o.presence
 	if p == "" {
@@ -173,6 +244,9 @@ func (c *client) read() ([]byte, error) {
 			continue
 		case nameIs(el, "error") && bytes.HasPrefix(tagName(el), []byte("stream:")):
 			return nil, fmt.Errorf("stream error: %s", conditions(el))
+		}
+		if c.sm && (nameIs(el, "message") || nameIs(el, "presence") || nameIs(el, "iq")) {
+			c.h++
 		}
 		return el, nil
 	}
@@ -261,6 +335,38 @@ func (c *client) bind(features []byte, resource string) error {
 		}
 	}
 	return nil
+}
+
+// enableSM asks for stream management with resumption and waits for the
+// answer; from then on read counts stanzas.
+func (c *client) enableSM(features []byte) error {
+	if child(features, "sm") == nil {
+		return errors.New("server offers no stream management (XEP-0198)")
+	}
+	c.write([]byte("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"))
+	for {
+		el, err := c.stanza()
+		if err != nil {
+			return err
+		}
+		switch {
+		case nameIs(el, "enabled"):
+			if attrString(el, "resume") != "true" && attrString(el, "resume") != "1" {
+				return errors.New("stream management enabled without resumption")
+			}
+			c.sm = true
+			c.smID = attrString(el, "id")
+			return nil
+		case nameIs(el, "failed"):
+			return fmt.Errorf("stream management refused: %s", conditions(el))
+		}
+	}
+}
+
+// ack answers a server's <r/> with the count of stanzas read.
+func (c *client) ack() {
+	b := strconv.AppendUint([]byte("<a xmlns='urn:xmpp:sm:3' h='"), uint64(c.h), 10)
+	c.write(append(b, "'/>"...))
 }
 
 // result waits for the answer to iq id, skipping anything else.

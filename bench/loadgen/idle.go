@@ -24,13 +24,21 @@ type idleConfig struct {
 	hold  time.Duration
 	every time.Duration // sampling interval while logging in and after the release
 	trace io.Writer     // every sample as a line, or nil
+	// hibernate drops each step's connections once logged in, without
+	// ending their streams, as a phone losing its network does: with
+	// opts.sm the server keeps the sessions for resumption, and the steps
+	// sample the memory of hibernated sessions.
+	hibernate bool
+	// admin is xmppd's admin socket: each step also samples the Go heap.
+	admin string
 }
 
 // idleStep is the server's memory with sessions clients logged in.
 type idleStep struct {
-	Sessions int `json:"sessions"`
-	RSSKiB   int `json:"rss_kib"`
-	AnonKiB  int `json:"anon_kib"`
+	Sessions  int   `json:"sessions"`
+	RSSKiB    int   `json:"rss_kib"`
+	AnonKiB   int   `json:"anon_kib"`
+	HeapBytes int64 `json:"heap_bytes,omitempty"`
 }
 
 // idleResult is the idle scenario's line. The measured phase runs from the
@@ -45,6 +53,18 @@ type idleResult struct {
 	RSSIdleKiB      int        `json:"rss_idle_kib"`
 	AnonIdleKiB     int        `json:"anon_idle_kib"`
 	BytesPerSession int        `json:"bytes_per_session"`
+	// BytesPerSessionAll is (RSS at the last step − RSS before any login)
+	// / sessions: start-up costs and what the server kept of connections
+	// that are gone included, so an upper bound where a slope misleads
+	// (memory given back between steps).
+	BytesPerSessionAll int `json:"bytes_per_session_all"`
+	// HeapPerSession is the slope of the Go heap between the steps
+	// (xmppd, with -admin).
+	HeapPerSession int `json:"heap_bytes_per_session,omitempty"`
+	// With -hibernate: of a sample of the dropped sessions, how many the
+	// server resumed after the last step, which shows that it kept them.
+	ResumeTried int `json:"resume_tried,omitempty"`
+	Resumed     int `json:"resumed,omitempty"`
 	// Release is there with -hold: what the server did with its memory
 	// when every client left at once.
 	Release *idleRelease `json:"release,omitempty"`
@@ -212,7 +232,14 @@ func loginPool(first, last, inflight int, do func(i int) error) (lat []time.Dura
 // once they have settled. The clients stay connected until the result's
 // release.
 func runIdle(cfg idleConfig) (*idleResult, error) {
-	r := &idleResult{common: common{Scenario: "idle", TLS: cfg.tls, Mech: cfg.mech}}
+	name := "idle"
+	switch {
+	case cfg.hibernate:
+		name = "hibernate"
+	case cfg.sm:
+		name = "idle-sm"
+	}
+	r := &idleResult{common: common{Scenario: name, TLS: cfg.tls, Mech: cfg.mech}}
 	r.RSSIdleKiB, r.AnonIdleKiB = procMem(cfg.pid)
 	last := cfg.steps[len(cfg.steps)-1]
 	clients := make([]*client, last)
@@ -237,10 +264,21 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 			// Idle clients still read: a server must not be left queueing
 			// what it sends them (the presence of other resources of a
 			// shared account, pings).
-			go drain(c)
+			if c.sm {
+				go drainSM(c)
+			} else {
+				go drain(c)
+			}
 			return nil
 		})
 		loginTime += time.Since(t0)
+		if cfg.hibernate {
+			for _, c := range clients[done:step] {
+				if c != nil {
+					c.conn.Close()
+				}
+			}
+		}
 		lat = append(lat, l...)
 		r.Failed += failed
 		done = step
@@ -249,7 +287,11 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 		}
 		time.Sleep(cfg.settle)
 		rss, anon := procMem(cfg.pid)
-		r.Steps = append(r.Steps, idleStep{Sessions: step - r.Failed, RSSKiB: rss, AnonKiB: anon})
+		st := idleStep{Sessions: step - r.Failed, RSSKiB: rss, AnonKiB: anon}
+		if cfg.admin != "" {
+			st.HeapBytes = adminHeap(cfg.admin)
+		}
+		r.Steps = append(r.Steps, st)
 		if s != nil {
 			s.enter("login")
 		}
@@ -260,6 +302,9 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 		}
 		r.release()
 		return nil, errors.New("no client could log in")
+	}
+	if cfg.hibernate && cfg.sm {
+		r.resumeSample(cfg)
 	}
 	if s != nil {
 		r.releaseAll(cfg, s)
@@ -275,9 +320,55 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 		}
 		if b.Sessions > a.Sessions {
 			r.BytesPerSession = (b.RSSKiB - a.RSSKiB) * 1024 / (b.Sessions - a.Sessions)
+			if a.HeapBytes > 0 && b.HeapBytes > 0 {
+				r.HeapPerSession = int(b.HeapBytes-a.HeapBytes) / (b.Sessions - a.Sessions)
+			}
+		}
+		if b.Sessions > 0 {
+			r.BytesPerSessionAll = (b.RSSKiB - r.RSSIdleKiB) * 1024 / b.Sessions
 		}
 	}
 	return r, nil
+}
+
+// resumeSample resumes up to 20 of the dropped sessions, spread over all
+// of them, after the memory was sampled; the resumed clients replace the
+// dropped ones, to be released with the rest.
+func (r *idleResult) resumeSample(cfg idleConfig) {
+	n := len(r.clients)
+	step := max(n/20, 1)
+	for i := 0; i < n; i += step {
+		old := r.clients[i]
+		if old == nil || old.smID == "" {
+			continue
+		}
+		r.ResumeTried++
+		c, err := resume(cfg.opts, old)
+		if err != nil {
+			if r.ResumeTried-r.Resumed <= 3 {
+				fmt.Fprintln(os.Stderr, "loadgen: hibernate:", err)
+			}
+			continue
+		}
+		r.Resumed++
+		go drainSM(c)
+		r.clients[i] = c
+	}
+}
+
+// drainSM is drain for a client with stream management: it counts the
+// stanzas and answers the server's ack requests, as a client must, or the
+// server would keep every stanza it sent for resending.
+func drainSM(c *client) {
+	for {
+		el, err := c.read()
+		if err != nil {
+			return
+		}
+		if nameIs(el, "r") {
+			c.ack()
+		}
+	}
 }
 
 // drain reads and drops whatever the server sends an idle client, with a

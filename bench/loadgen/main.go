@@ -36,14 +36,17 @@ func main() {
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	scenario := fs.String("scenario", "idle", "idle, msg, pep, login, or create (make the accounts through -admin)")
-	admin := fs.String("admin", "", "admin socket of the server, for -scenario create")
+	scenario := fs.String("scenario", "idle", "idle, msg, pep, login, mqtt (an MQTT 3.1.1 broker), nodes (pubsub memory), or create (make the accounts through -admin)")
+	admin := fs.String("admin", "", "admin socket of the server, for -scenario create (and idle, nodes: heap figures)")
 	accounts := fs.Int("accounts", 1, "accounts the idle and login clients cycle over: <user>0 … <user>N-1 (1: just <user>)")
 	addr := fs.String("addr", "127.0.0.1:5222", "server address (loopback only)")
 	domain := fs.String("domain", "localhost", "XMPP domain")
 	user := fs.String("user", "bench", "account localpart, before the account number")
 	pass := fs.String("pass", "bench", "password of every account")
 	mech := fs.String("mech", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-1 or SCRAM-SHA-256")
+	sm := fs.Bool("sm", false, "enable stream management with resumption (XEP-0198) after binding")
+	hibernate := fs.Bool("hibernate", false, "idle: drop each step's connections without ending their streams (with -sm the sessions hibernate)")
+	carbons := fs.Bool("carbons", false, "msg: every account also logs in a second resource; both enable carbons (XEP-0280) and the second counts the copies")
 	useTLS := fs.Bool("tls", false, "STARTTLS before authenticating (TLS 1.2 or later, certificate not checked)")
 	n := fs.Int("n", 1000, "idle: clients (one step); login: logins")
 	stepsFlag := fs.String("steps", "", "idle: ascending session counts at which to sample memory, e.g. 1000,5000 (default: -n)")
@@ -54,12 +57,14 @@ func run(args []string) int {
 	every := fs.Duration("every", 250*time.Millisecond, "idle with -hold: sampling interval, from the first login on")
 	trace := fs.String("trace", "", "idle with -hold: write every memory sample to this file (tab-separated)")
 	pairs := fs.Int("pairs", 50, "msg: pairs of clients (accounts <user>0 … <user>2P-1)")
-	window := fs.Int("window", 8, "msg: messages in flight per direction; pep: publishes in flight")
+	window := fs.Int("window", 8, "msg: messages in flight per direction; pep: publishes in flight; mqtt: publishes between PINGREQ round trips (0: all at once); nodes: requests in flight")
 	duration := fs.Duration("duration", 10*time.Second, "msg: measured phase")
 	warmup := fs.Duration("warmup", 2*time.Second, "msg: unmeasured phase before it")
-	subscribers := fs.Int("subscribers", 50, "pep: subscribers (accounts <user>1 … <user>S; <user>0 publishes)")
-	items := fs.Int("items", 1000, "pep: items to publish")
-	pepTimeout := fs.Duration("pep-timeout", 30*time.Second, "pep: wait for the notifications after the first publish")
+	subscribers := fs.Int("subscribers", 50, "pep, mqtt: subscribers (accounts <user>1 … <user>S; <user>0 publishes)")
+	items := fs.Int("items", 1000, "pep, mqtt: items to publish; nodes: items per node")
+	pepTimeout := fs.Duration("pep-timeout", 30*time.Second, "pep, mqtt: wait for the notifications after the first publish")
+	nodes := fs.Int("nodes", 1000, "nodes: pubsub nodes to create on pubsub.<domain>")
+	dataDir := fs.String("data", "", "nodes: the server's data directory, whose size is sampled")
 	cpuProfile := fs.String("cpuprofile", "", "write the generator's own CPU profile to this file, to check that it is not the bottleneck")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -86,10 +91,10 @@ func run(args []string) int {
 	default:
 		return usage("-mech must be PLAIN, SCRAM-SHA-1 or SCRAM-SHA-256")
 	}
-	if *inflight < 1 || *window < 1 || *accounts < 1 {
-		return usage("-inflight, -window and -accounts must be at least 1")
+	if *inflight < 1 || *accounts < 1 || *window < 0 || (*window == 0 && *scenario != "mqtt") {
+		return usage("-inflight, -window and -accounts must be at least 1 (-window 0 only for mqtt)")
 	}
-	o := opts{addr: *addr, domain: *domain, pass: *pass, mech: *mech, tls: *useTLS}
+	o := opts{addr: *addr, domain: *domain, pass: *pass, mech: *mech, tls: *useTLS, sm: *sm}
 
 	var r report
 	var err error
@@ -104,7 +109,7 @@ func run(args []string) int {
 		if *hold > 0 && (*pid == 0 || *every <= 0) {
 			return usage("-hold needs -pid and a positive -every")
 		}
-		cfg := idleConfig{opts: o, user: *user, accounts: *accounts, steps: steps, inflight: *inflight, pid: *pid, settle: *settle, hold: *hold, every: *every}
+		cfg := idleConfig{opts: o, user: *user, accounts: *accounts, steps: steps, inflight: *inflight, pid: *pid, settle: *settle, hold: *hold, every: *every, hibernate: *hibernate, admin: *admin}
 		if *trace != "" {
 			f, err := os.Create(*trace)
 			if err != nil {
@@ -119,7 +124,7 @@ func run(args []string) int {
 		if *pairs < 1 {
 			return usage("-pairs must be at least 1")
 		}
-		r, err = runMsg(msgConfig{opts: o, user: *user, pairs: *pairs, window: *window, duration: *duration, warmup: *warmup, inflight: *inflight, pid: *pid})
+		r, err = runMsg(msgConfig{opts: o, carbons: *carbons, user: *user, pairs: *pairs, window: *window, duration: *duration, warmup: *warmup, inflight: *inflight, pid: *pid})
 	case "pep":
 		if *subscribers < 1 || *items < 1 {
 			return usage("-subscribers and -items must be at least 1")
@@ -130,6 +135,16 @@ func run(args []string) int {
 			return usage("-n must be at least 1")
 		}
 		r, err = runLogin(loginConfig{opts: o, user: *user, accounts: *accounts, n: *n, inflight: *inflight, pid: *pid})
+	case "mqtt":
+		if *subscribers < 1 || *items < 1 {
+			return usage("-subscribers and -items must be at least 1")
+		}
+		r, err = runMQTT(mqttConfig{addr: *addr, subscribers: *subscribers, messages: *items, window: *window, inflight: *inflight, pid: *pid, timeout: *pepTimeout})
+	case "nodes":
+		if *nodes < 1 || *items < 0 {
+			return usage("-nodes must be at least 1")
+		}
+		r, err = runNodes(nodesConfig{opts: o, user: *user, nodes: *nodes, items: *items, window: *window, pid: *pid, admin: *admin, data: *dataDir, settle: *settle})
 	case "create":
 		return create(*admin, *domain, *user, *pass, *accounts)
 	default:

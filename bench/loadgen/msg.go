@@ -13,6 +13,9 @@ import (
 // msgConfig configures the chat message scenario.
 type msgConfig struct {
 	opts
+	// carbons logs in a second resource of every account; both enable
+	// carbons, and the second one counts the copies it gets.
+	carbons  bool
 	user     string
 	pairs    int
 	window   int
@@ -33,6 +36,48 @@ type msgResult struct {
 	LatP50ms            float64 `json:"lat_p50_ms"`
 	LatP99ms            float64 `json:"lat_p99_ms"`
 	ServerCPUPer100kSec float64 `json:"server_cpu_per_100k_sec"`
+	// With -carbons: the copies the second resources got in the measured
+	// phase (two per message: the sender's sent copy, the recipient's
+	// received copy), and their latency from the original's send.
+	Carbons         int     `json:"carbons,omitempty"`
+	CarbonsPerSec   float64 `json:"carbons_per_sec,omitempty"`
+	CarbonLatP99ms  float64 `json:"carbon_lat_p99_ms,omitempty"`
+	BytesPerMessage float64 `json:"bytes_per_message"`
+}
+
+// watcher is an account's second resource in a carbons run: it only
+// counts the copies of its account's messages.
+type watcher struct {
+	c     *client
+	phase *atomic.Int32
+	got   int
+	lat   hist
+}
+
+// read counts carbon copies until the connection ends.
+func (w *watcher) read() {
+	for {
+		el, err := w.c.stanza()
+		if err != nil {
+			return
+		}
+		if !nameIs(el, "message") || w.phase.Load() != phaseMeasure {
+			continue
+		}
+		cc := child(el, "received")
+		if cc == nil {
+			cc = child(el, "sent")
+		}
+		inner := child(child(cc, "forwarded"), "message")
+		if inner == nil {
+			continue
+		}
+		id, _ := attr(inner, "id")
+		if sent, ok := parseStamp(stampPart(id)); ok {
+			w.got++
+			w.lat.add(time.Duration(now() - sent))
+		}
+	}
 }
 
 // Phases of a measured run, shared by every reader.
@@ -145,6 +190,36 @@ func runMsg(cfg msgConfig) (*msgResult, error) {
 	r := &msgResult{common: common{Scenario: "msg", TLS: cfg.tls, Mech: cfg.mech}, Pairs: cfg.pairs, Window: cfg.window}
 	var phase atomic.Int32
 	n := 2 * cfg.pairs
+	// The second resources first, so that their carbons are on before
+	// anything is sent.
+	var ws []*watcher
+	if cfg.carbons {
+		cfg.opts.carbons = true
+		ws = make([]*watcher, n)
+		_, failed := loginPool(0, n, cfg.inflight, func(i int) error {
+			c, err := login(cfg.opts, cfg.user+strconv.Itoa(i), "cc"+strconv.Itoa(i))
+			if err != nil {
+				return err
+			}
+			ws[i] = &watcher{c: c, phase: &phase}
+			return nil
+		})
+		r.Failed += failed
+	}
+	var wwg sync.WaitGroup
+	for _, w := range ws {
+		if w != nil {
+			wwg.Go(w.read)
+		}
+	}
+	defer func() {
+		for _, w := range ws {
+			if w != nil {
+				w.c.close()
+			}
+		}
+		wwg.Wait()
+	}()
 	cs := make([]*chatter, n)
 	_, failed := loginPool(0, n, cfg.inflight, func(i int) error {
 		c, err := login(cfg.opts, cfg.user+strconv.Itoa(i), "msg"+strconv.Itoa(i))
@@ -154,7 +229,7 @@ func runMsg(cfg msgConfig) (*msgResult, error) {
 		cs[i] = &chatter{c: c, phase: &phase}
 		return nil
 	})
-	r.Failed = failed
+	r.Failed += failed
 	var live []*chatter
 	for i := 0; i < n; i += 2 {
 		a, b := cs[i], cs[i+1]
@@ -181,11 +256,13 @@ func runMsg(cfg msgConfig) (*msgResult, error) {
 	}
 	time.Sleep(cfg.warmup)
 	var m meter
+	bytes0 := readBytes(live)
 	phase.Store(phaseMeasure)
 	m.start(cfg.pid)
 	time.Sleep(cfg.duration)
 	m.stop()
 	phase.Store(phaseStop)
+	bytesRead := readBytes(live) - bytes0
 	for _, s := range live {
 		s.c.close()
 	}
@@ -204,6 +281,34 @@ func runMsg(cfg msgConfig) (*msgResult, error) {
 	r.LatP50ms, r.LatP99ms = lat.percentile(0.5), lat.percentile(0.99)
 	if r.Messages > 0 {
 		r.ServerCPUPer100kSec = round3(m.serverCPU / float64(r.Messages) * 100000)
+		r.BytesPerMessage = round3(float64(bytesRead) / float64(r.Messages))
+	}
+	if cfg.carbons {
+		var clat hist
+		for _, w := range ws {
+			if w != nil {
+				w.c.close()
+			}
+		}
+		wwg.Wait()
+		for _, w := range ws {
+			if w != nil {
+				r.Carbons += w.got
+				clat.merge(&w.lat)
+			}
+		}
+		ws = nil
+		r.CarbonsPerSec = perSec(r.Carbons, m.elapsed)
+		r.CarbonLatP99ms = clat.percentile(0.99)
 	}
 	return r, nil
+}
+
+// readBytes sums what the chatters have read so far.
+func readBytes(cs []*chatter) int64 {
+	var n int64
+	for _, s := range cs {
+		n += s.c.in.bytes.Load()
+	}
+	return n
 }

@@ -34,6 +34,10 @@ type pepResult struct {
 	NotificationsPerSec float64 `json:"notifications_per_sec"`
 	LatP50ms            float64 `json:"lat_p50_ms"`
 	LatP99ms            float64 `json:"lat_p99_ms"`
+	// What a notification costs: server CPU per 100,000, and the bytes a
+	// subscriber reads for one (the XML framing around the payload).
+	ServerCPUPer100kSec  float64 `json:"server_cpu_per_100k_sec"`
+	BytesPerNotification float64 `json:"bytes_per_notification"`
 }
 
 // exitNotBuilt is the status for a server that lacks what a scenario needs,
@@ -179,6 +183,10 @@ func runPEP(cfg pepConfig) (*pepResult, error) {
 	}
 
 	r.expected = int64(len(r.subs) * cfg.items)
+	var bytes0 int64
+	for _, s := range r.subs {
+		bytes0 += s.c.in.bytes.Load()
+	}
 	var m meter
 	m.start(cfg.pid)
 	r.publishStart.Store(int64(now()))
@@ -201,6 +209,11 @@ func runPEP(cfg pepConfig) (*pepResult, error) {
 	}
 	timer.Stop()
 	m.stop()
+	var bytesRead int64
+	for _, s := range r.subs {
+		bytesRead += s.c.in.bytes.Load()
+	}
+	bytesRead -= bytes0
 
 	for _, p := range all {
 		p.c.close()
@@ -222,6 +235,10 @@ func runPEP(cfg pepConfig) (*pepResult, error) {
 	m.fill(&res.common)
 	res.NotificationsPerSec = perSec(res.Notifications, m.elapsed)
 	res.LatP50ms, res.LatP99ms = lat.percentile(0.5), lat.percentile(0.99)
+	if res.Notifications > 0 {
+		res.ServerCPUPer100kSec = round3(m.serverCPU / float64(res.Notifications) * 100000)
+		res.BytesPerNotification = round3(float64(bytesRead) / float64(res.Notifications))
+	}
 	return res, nil
 }
 

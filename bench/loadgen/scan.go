@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,9 @@ type splitter struct {
 	// beforeRead, when set, runs before next blocks on a read: a reader
 	// answering a batch of stanzas answers them together there.
 	beforeRead func()
+	// bytes counts what was read, for the framing cost per stanza; others
+	// read it while the reader runs.
+	bytes atomic.Int64
 }
 
 func newSplitter(r io.Reader) *splitter {
@@ -82,6 +86,7 @@ func (s *splitter) fill() error {
 	}
 	n, err := s.r.Read(s.buf[s.end:])
 	s.end += n
+	s.bytes.Add(int64(n))
 	if n > 0 {
 		return nil
 	}

@@ -97,6 +97,44 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 
+	t.Run("msg-carbons", func(t *testing.T) {
+		r, err := runMsg(msgConfig{opts: plain, carbons: true, user: "bench", pairs: 3, window: 2, duration: time.Second, warmup: 300 * time.Millisecond, inflight: 8, pid: pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCommon(t, r, "msg", "carbons", "carbons_per_sec", "carbon_lat_p99_ms", "bytes_per_message")
+		// Each message makes a sent copy and a received copy; the phase's
+		// edges may cut a few.
+		if r.Messages <= 0 || r.Carbons < r.Messages || r.Carbons > 2*r.Messages+4*3*2 {
+			t.Errorf("%d messages, %d carbons", r.Messages, r.Carbons)
+		}
+	})
+
+	t.Run("hibernate", func(t *testing.T) {
+		o := plain
+		o.sm = true
+		r, err := runIdle(idleConfig{opts: o, user: "bench", accounts: accounts, steps: []int{10, 20}, inflight: 10, pid: pid, settle: 100 * time.Millisecond, hibernate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.release()
+		checkCommon(t, r, "hibernate", "bytes_per_session", "bytes_per_session_all", "resume_tried", "resumed")
+		if r.ResumeTried == 0 || r.Resumed != r.ResumeTried {
+			t.Errorf("resumed %d of %d", r.Resumed, r.ResumeTried)
+		}
+	})
+
+	t.Run("nodes", func(t *testing.T) {
+		r, err := runNodes(nodesConfig{opts: plain, user: "bench", nodes: 5, items: 3, window: 4, pid: pid, data: t.TempDir(), settle: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCommon(t, r, "nodes", "rss_bytes_per_node", "store_bytes_per_item", "nodes_per_sec", "items_per_sec")
+		if r.NodesPerSec <= 0 || r.ItemsPerSec <= 0 {
+			t.Errorf("%v nodes/s, %v items/s", r.NodesPerSec, r.ItemsPerSec)
+		}
+	})
+
 	logins := []struct {
 		name string
 		o    opts

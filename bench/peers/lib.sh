@@ -14,6 +14,17 @@ BENCH_PASS=bench
 # and the RFC 7677 minimum. Prosody's own default is 10000, which would only
 # make the load generator's first login per account slower, not the server.
 BENCH_ITERATIONS=4096
+# Message archiving (XEP-0313) on every server: "default" leaves each
+# server as it comes (xmppd archives, Debian's Prosody and ejabberd do
+# not), "on" turns it on everywhere (archiving every chat message by
+# default), "off" everywhere. The server scripts read it at start.
+MAM=${MAM:-default}
+[[ $MAM == default || $MAM == on || $MAM == off ]] || { echo "MAM must be default, on or off" >&2; exit 2; }
+# The hash of the SCRAM credentials the peers store: sha1 (the default) or
+# sha256, for SCRAM-SHA-256 logins. Prosody and ejabberd keep one hash per
+# account, so a template is made for one of them; xmppd stores both.
+HASH=${HASH:-sha1}
+[[ $HASH == sha1 || $HASH == sha256 ]] || { echo "HASH must be sha1 or sha256" >&2; exit 2; }
 # Seconds a server gets to open its port, and to exit after SIGTERM.
 START_TIMEOUT=${START_TIMEOUT:-60}
 STOP_TIMEOUT=${STOP_TIMEOUT:-20}

@@ -12,6 +12,8 @@ SCRIPT_NAME=bench-peers
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WORK=${WORK:-$REPO_DIR/bench/work}
+# The xmppd binary (xmppd.sh reads the same variable).
+export XMPPD=${XMPPD:-$REPO_DIR/bin/xmppd}
 RUNS=${RUNS:-3}
 SERVERS=${SERVERS:-xmppd prosody ejabberd}
 VARIANTS=${VARIANTS:-plain starttls}
@@ -27,6 +29,29 @@ MSG_DURATION=${MSG_DURATION:-6s}
 MSG_WARMUP=${MSG_WARMUP:-1s}
 LOGIN_N=${LOGIN_N:-1000}
 IDLE_SETTLE=${IDLE_SETTLE:-2s}
+# The chat scenario's pairs, and whether every account also has a second,
+# carbon-enabled resource (XEP-0280) that gets a copy of each message.
+MSG_PAIRS=${MSG_PAIRS:-50}
+MSG_CARBONS=${MSG_CARBONS:-0}
+# The PEP scenario: subscribers, items and publishes in flight.
+PEP_SUBSCRIBERS=${PEP_SUBSCRIBERS:-50}
+PEP_ITEMS=${PEP_ITEMS:-1000}
+PEP_WINDOW=${PEP_WINDOW:-8}
+# Sessions of the stream management scenarios (idlesm: idle sessions with
+# XEP-0198 on; hibernate: sessions whose connection died, kept for
+# resumption), and their wait before each memory sample.
+SM_STEPS=${SM_STEPS:-1000,3000}
+SM_SETTLE=${SM_SETTLE:-4s}
+# The nodes scenario (xmppd only): nodes on pubsub.localhost, items each.
+NODES=${NODES:-1000}
+NODE_ITEMS=${NODE_ITEMS:-10}
+# The mqtt scenario (mosquitto only): the PEP scenario's subscribers and
+# items; the publisher waits for a PINGRESP after every MQTT_WINDOW
+# publishes (0: never, QoS 0 has no acknowledgements).
+MQTT_WINDOW=${MQTT_WINDOW:-0}
+# TAG names the results of a run beside others in the same WORK (and its
+# templates): results-TAG.jsonl, table-TAG.md, raw-TAG/.
+TAG=${TAG:-}
 # Seconds a fresh server gets before the idle scenario samples its memory
 # (startup garbage settles), and before the other scenarios.
 SETTLE=${SETTLE:-2}
@@ -38,20 +63,23 @@ PREPARE=${PREPARE:-auto}
 LOADGEN_TIMEOUT=${LOADGEN_TIMEOUT:-300}
 
 for s in $SERVERS; do
-	[[ $s == xmppd || $s == prosody || $s == ejabberd ]] || die "unknown server '$s' in SERVERS"
+	[[ $s == xmppd || $s == prosody || $s == ejabberd || $s == mosquitto ]] || die "unknown server '$s' in SERVERS"
 done
 for v in $VARIANTS; do
 	[[ $v == plain || $v == starttls ]] || die "unknown variant '$v' in VARIANTS (plain, starttls)"
 done
 for sc in $SCENARIOS; do
-	[[ $sc == idle || $sc == msg || $sc == pep || $sc == login ]] || die "unknown scenario '$sc' in SCENARIOS"
+	case $sc in
+	idle | msg | pep | login | idlesm | hibernate | nodes | mqtt) ;;
+	*) die "unknown scenario '$sc' in SCENARIOS" ;;
+	esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number"
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
-RESULTS=$WORK/results.jsonl
-RAW=$WORK/raw
+RESULTS=$WORK/results${TAG:+-$TAG}.jsonl
+RAW=$WORK/raw${TAG:+-$TAG}
 
 # Every server this script may have started is stopped on any exit,
 # Ctrl-C included; stop is a no-op for a server that is not running.
@@ -72,14 +100,32 @@ trap stop_all EXIT
 trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 
+# applies SERVER SCENARIO: whether the pair runs: the mqtt scenario runs on
+# mosquitto and nothing else does; the nodes scenario needs xmppd's admin
+# socket.
+applies() {
+	local broker=0 mqtt=0
+	[[ $1 == mosquitto ]] && broker=1
+	[[ $2 == mqtt ]] && mqtt=1
+	((broker == mqtt)) && [[ $2 != nodes || $1 == xmppd ]]
+}
+
 # scenario_args SCENARIO: the load generator's flags for a scenario, less
 # -addr, -tls and -pid (the same for every server).
 scenario_args() {
 	case $1 in
 	idle) echo "-scenario idle -mech $MECH -accounts $ACCOUNTS -steps $IDLE_STEPS -inflight 50 -settle $IDLE_SETTLE" ;;
-	msg) echo "-scenario msg -mech $MECH -pairs 50 -window 8 -duration $MSG_DURATION -warmup $MSG_WARMUP" ;;
-	pep) echo "-scenario pep -mech $MECH -subscribers 50 -items 1000 -window 8" ;;
+	msg)
+		local cc=
+		((MSG_CARBONS)) && cc=-carbons
+		echo "-scenario msg -mech $MECH -pairs $MSG_PAIRS -window 8 -duration $MSG_DURATION -warmup $MSG_WARMUP $cc"
+		;;
+	pep) echo "-scenario pep -mech $MECH -subscribers $PEP_SUBSCRIBERS -items $PEP_ITEMS -window $PEP_WINDOW" ;;
 	login) echo "-scenario login -mech $MECH -n $LOGIN_N -accounts 200 -inflight 50" ;;
+	idlesm) echo "-scenario idle -sm -mech $MECH -accounts $ACCOUNTS -steps $SM_STEPS -inflight 50 -settle $SM_SETTLE" ;;
+	hibernate) echo "-scenario idle -sm -hibernate -mech $MECH -accounts $ACCOUNTS -steps $SM_STEPS -inflight 50 -settle $SM_SETTLE" ;;
+	mqtt) echo "-scenario mqtt -subscribers $PEP_SUBSCRIBERS -items $PEP_ITEMS -window $MQTT_WINDOW" ;;
+	nodes) echo "-scenario nodes -mech $MECH -nodes $NODES -items $NODE_ITEMS -window 8 -settle 3s" ;;
 	esac
 }
 
@@ -92,7 +138,7 @@ json_str() {
 # xmppd_version: "1642d0c (go1.26.8 linux/amd64)" from "xmppd 1642d0c (…)".
 xmppd_version() {
 	local v
-	v=$("$REPO_DIR/bin/xmppd" version 2>/dev/null | head -n 1) || v=unknown
+	v=$("$XMPPD" version 2>/dev/null | head -n 1) || v=unknown
 	printf '%s\n' "${v#xmppd }"
 }
 
@@ -103,9 +149,9 @@ pkg_version() {
 # template_stamp SERVER: what a template depends on; a change means prepare.
 template_stamp() {
 	local stamp
-	stamp="$ACCOUNTS $(cat "$PEERS_DIR/$1.sh" "$PEERS_DIR/lib.sh" "$PEERS_DIR/mkaccounts/main.go" | cksum)"
+	stamp="$ACCOUNTS $HASH $(cat "$PEERS_DIR/$1.sh" "$PEERS_DIR/lib.sh" "$PEERS_DIR/mkaccounts/main.go" | cksum)"
 	if [[ $1 == xmppd ]]; then
-		stamp+=" $(cksum <"$REPO_DIR/bin/xmppd")"
+		stamp+=" $(cksum <"$XMPPD")"
 	fi
 	printf '%s\n' "$stamp"
 }
@@ -145,7 +191,7 @@ record() {
 	"$REPORT" add -server "$1" -variant "$2" -run "$3" -scenario "$4" -exit "$5" -out "$6" -err "$7" -error "${8:-}" >>"$RESULTS"
 }
 
-[[ $SERVERS != *xmppd* || -x $REPO_DIR/bin/xmppd ]] || die "no bin/xmppd: run 'make build' first"
+[[ $SERVERS != *xmppd* || -x $XMPPD ]] || die "no bin/xmppd: run 'make build' first"
 
 log "building the load generator and the report tool"
 # LOADGEN may name another load generator binary (to try a build of it).
@@ -172,12 +218,14 @@ mkdir -p "$RAW"
 {
 	printf '{"meta":{"runs":%d,"accounts":%d,"cores":%d,"mech":%s,"idle_steps":%s,"started":%s' \
 		"$RUNS" "$ACCOUNTS" "$(nproc)" "$(json_str "$MECH")" "$(json_str "$IDLE_STEPS")" "$(json_str "$(date -u '+%Y-%m-%d %H:%M UTC')")"
+	printf ',"tag":%s,"mam":%s,"hash":%s,"msg_pairs":%d,"msg_carbons":%d' \
+		"$(json_str "$TAG")" "$(json_str "$MAM")" "$(json_str "$HASH")" "$MSG_PAIRS" "$MSG_CARBONS"
 	printf ',"servers":[%s],"variants":[%s]' \
 		"$(for s in $SERVERS; do json_str "$s"; echo; done | paste -sd,)" \
 		"$(for v in $VARIANTS; do json_str "$v"; echo; done | paste -sd,)"
-	printf ',"versions":{"xmppd":%s,"prosody":%s,"ejabberd":%s}' \
+	printf ',"versions":{"xmppd":%s,"prosody":%s,"ejabberd":%s,"mosquitto":%s}' \
 		"$(json_str "$(xmppd_version)")" \
-		"$(json_str "$(pkg_version prosody)")" "$(json_str "$(pkg_version ejabberd)")"
+		"$(json_str "$(pkg_version prosody)")" "$(json_str "$(pkg_version ejabberd)")" "$(json_str "$(pkg_version mosquitto)")"
 	printf ',"commands":{'
 	sep=
 	for sc in $SCENARIOS; do
@@ -188,7 +236,9 @@ mkdir -p "$RAW"
 } >"$RESULTS"
 
 total=0
-for v in $VARIANTS; do for s in $SERVERS; do for sc in $SCENARIOS; do total=$((total + RUNS)); done; done; done
+for v in $VARIANTS; do for s in $SERVERS; do for sc in $SCENARIOS; do
+	applies "$s" "$sc" && total=$((total + RUNS))
+done; done; done
 done_n=0
 t_start=$SECONDS
 
@@ -199,6 +249,7 @@ for v in $VARIANTS; do
 		for s in $SERVERS; do
 			port=$(bash "$PEERS_DIR/$s.sh" port)
 			for sc in $SCENARIOS; do
+				applies "$s" "$sc" || continue
 				t0=$SECONDS
 				base=$RAW/$v-$run-$s-$sc
 				: >"$base.out"
@@ -214,9 +265,16 @@ for v in $VARIANTS; do
 					if [[ $sc == idle ]]; then sleep "$SETTLE"; else sleep "$SETTLE_OTHER"; fi
 					# --foreground keeps the load generator in our process group,
 					# so a Ctrl-C reaches it at once instead of after the scenario.
+					# The nodes and stream management scenarios read xmppd's
+					# heap (and data directory) too.
+					extra=()
+					case $s/$sc in
+					xmppd/nodes) extra=(-admin "$WORK/xmppd/xmppd.sock" -data "$WORK/xmppd/data") ;;
+					xmppd/idlesm | xmppd/hibernate) extra=(-admin "$WORK/xmppd/xmppd.sock") ;;
+					esac
 					# shellcheck disable=SC2046 # scenario_args is a list of flags
 					timeout --foreground -k 10 "$LOADGEN_TIMEOUT" "$LOADGEN" $(scenario_args "$sc") \
-						-addr "127.0.0.1:$port" "${tls[@]}" -pid "$pid" \
+						-addr "127.0.0.1:$port" "${tls[@]}" -pid "$pid" "${extra[@]}" \
 						>"$base.out" 2>"$base.err" || status=$?
 					bash "$PEERS_DIR/$s.sh" stop "$WORK"
 					if ((status == 124 || status == 137)); then
@@ -241,5 +299,6 @@ for v in $VARIANTS; do
 	done
 done
 
-"$REPORT" table -o "$WORK/table.md" "$RESULTS"
-log "done in $((SECONDS - t_start))s; table in $WORK/table.md, raw lines in $RESULTS"
+# The table knows the XMPP servers' scenarios; ranges covers the rest.
+"$REPORT" table -o "$WORK/table${TAG:+-$TAG}.md" "$RESULTS" || log "no table for these scenarios; see report ranges"
+log "done in $((SECONDS - t_start))s; table in $WORK/table${TAG:+-$TAG}.md, raw lines in $RESULTS"

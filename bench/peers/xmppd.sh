@@ -17,7 +17,8 @@ XMPPD=${XMPPD:-$REPO_DIR/bin/xmppd}
 # peers allow), no per-IP connection cap (every client comes from
 # 127.0.0.1), and the benchmark's shared certificate.
 write_config() {
-	local w=$1 d=$1/xmppd
+	local w=$1 d=$1/xmppd mam=
+	[[ $MAM == off ]] && mam=$'\n\t'"list modules_disabled 'mam'"
 	# A Unix socket address holds at most 107 bytes.
 	((${#d} + 10 <= 107)) || die "work dir path too long for the admin socket: $d/xmppd.sock"
 	cat >"$d/xmppd.uci" <<EOF
@@ -36,7 +37,13 @@ config host 'localhost'
 	# The ECDSA P-256 certificate the peers get too (xmppd would make a
 	# P-256 one of its own).
 	option cert '$w/tls/$BENCH_DOMAIN.crt'
-	option key '$w/tls/$BENCH_DOMAIN.key'
+	option key '$w/tls/$BENCH_DOMAIN.key'$mam
+
+# The hibernation scenario keeps thousands of sessions for resumption; the
+# default bound (100 a host) is for a router's memory, not a benchmark.
+config module 'smacks'
+	option max_hibernated '50000'
+	option hibernation_memory '256M'
 
 config listener 'c2s'
 	option address '127.0.0.1'

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha1"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 // TestDeriveMatchesProsody checks the keys against an account that
 // `prosodyctl register bench0 localhost bench` wrote with Prosody 0.12.3.
 func TestDeriveMatchesProsody(t *testing.T) {
-	c, err := derive("bench0", "bench", []byte("a1748c3b-69b4-4811-81e6-3e598f1a169f"), 4096)
+	c, err := derive(sha1.New, "bench0", "bench", []byte("a1748c3b-69b4-4811-81e6-3e598f1a169f"), 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func TestDeriveMatchesProsody(t *testing.T) {
 
 func TestWriteProsody(t *testing.T) {
 	dir := t.TempDir()
-	creds, err := deriveAll(names("u", 3, false), "pw", 4096, prosodySalt)
+	creds, err := deriveAll(sha1.New, names("u", 3, false), "pw", 4096, prosodySalt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestWriteProsody(t *testing.T) {
 }
 
 func TestWriteEjabberd(t *testing.T) {
-	creds, err := deriveAll(names("u", 1, true), "pw", 4096, randomSalt)
+	creds, err := deriveAll(sha1.New, names("u", 1, true), "pw", 4096, randomSalt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@
 //	report table [-o FILE] results.jsonl
 //	    one table per variant: medians of the runs, xmppd beside the peers,
 //	    and notes on every failure
+//	report ranges -fields F1,F2 [-scenario S] results.jsonl...
+//	    median and range of each field per tag, server, variant and scenario
 package main
 
 import (
@@ -30,6 +32,8 @@ func main() {
 		err = add(os.Args[2:], os.Stdout)
 	case "table":
 		err = table(os.Args[2:], os.Stdout)
+	case "ranges":
+		err = ranges(os.Args[2:], os.Stdout)
 	default:
 		usage()
 	}
@@ -40,7 +44,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: report add -server S -variant V -run N -scenario X -exit CODE -out FILE [-err FILE] [-error WHY]\n       report table [-o FILE] results.jsonl")
+	fmt.Fprintln(os.Stderr, "usage: report add -server S -variant V -run N -scenario X -exit CODE -out FILE [-err FILE] [-error WHY]\n       report table [-o FILE] results.jsonl\n       report ranges -fields F1,F2 [-scenario S] results.jsonl...")
 	os.Exit(2)
 }
 
