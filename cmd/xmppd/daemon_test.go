@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,20 @@ import (
 // TestMain lets the test binary act as the xmppd command, so tests can run
 // the daemon as a real process (and kill it) without building it first.
 func TestMain(m *testing.M) {
+	if os.Getenv("XMPPD_SET_LISTEN_PID") == "1" {
+		// systemd sets LISTEN_PID between fork and exec; a test cannot know
+		// the child's pid before it starts, so the child execs itself with
+		// it, keeping its pid and the passed descriptors.
+		env := []string{"LISTEN_PID=" + strconv.Itoa(os.Getpid())}
+		for _, v := range os.Environ() {
+			if !strings.HasPrefix(v, "XMPPD_SET_LISTEN_PID=") {
+				env = append(env, v)
+			}
+		}
+		err := syscall.Exec(os.Args[0], os.Args, env)
+		fmt.Fprintln(os.Stderr, "exec:", err)
+		os.Exit(2)
+	}
 	if os.Getenv("XMPPD_RUN_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
@@ -38,8 +53,10 @@ func freePort(t *testing.T) int {
 func writeConfig(t *testing.T) (file, dir string) {
 	dir = t.TempDir()
 	file = filepath.Join(dir, "xmppd.uci")
+	// allow_root: CI runs the tests as root.
 	cfg := fmt.Sprintf(`config xmppd 'main'
 	option data_dir '%s/var'
+	option allow_root '1'
 config host 'localhost'
 	option domain 'localhost'
 config listener 'c2s'
