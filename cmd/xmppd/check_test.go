@@ -103,7 +103,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 			if port == 0 {
 				port = freePort(t)
 			}
-			text := fmt.Sprintf("config xmppd 'main'\n\toption data_dir '%s/var'\n%sconfig host 'localhost'\n\toption domain 'localhost'\n%sconfig listener 'c2s'\n\toption address '127.0.0.1'\n\toption port '%d'\n%s",
+			text := fmt.Sprintf("config xmppd 'main'\n\toption data_dir '%s/var'\n\toption allow_root '1'\n%sconfig host 'localhost'\n\toption domain 'localhost'\n%sconfig listener 'c2s'\n\toption address '127.0.0.1'\n\toption port '%d'\n%s",
 				d, tc.main, tc.host, port, tc.rest)
 			file := filepath.Join(d, "xmppd.uci")
 			if err := os.WriteFile(file, []byte(text), 0o644); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"xmppd/internal/core"
 	"xmppd/internal/logring"
 	"xmppd/internal/modules/admin"
+	"xmppd/internal/sdlisten"
 	"xmppd/internal/version"
 
 	_ "xmppd/internal/modules/all" // every compiled-in module
@@ -69,7 +71,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log = slog.New(logring.NewHandler(log.Handler(), logring.New(logRingSize)))
 	// The checks of `xmppd check`, so that what it passes starts. What a
 	// running xmppd holds counts here: two cannot run on one configuration.
-	errs, busy := core.Check(cfg)
+	errs, busy := core.Check(withoutInherited(cfg))
 	if errs = append(errs, busy...); len(errs) > 0 {
 		for _, e := range errs {
 			log.Error("not started", "err", e.Error())
@@ -77,8 +79,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("not started: "+count(len(errs), "problem"), "config", source)
 		return 1
 	}
+	drop, err := planPrivileges(cfg, os.Geteuid())
+	if err != nil {
+		log.Error("not started", "err", err)
+		return 1
+	}
 	applyRuntime(cfg)
-	log.Info("starting", "version", version.String(), "config", source, "data", cfg.DataDir)
+	nofile, err := raiseNofile()
+	if err != nil {
+		log.Warn("the open files limit stays as it was", "err", err)
+	}
+	log.Info("starting", "version", version.String(), "config", source, "data", cfg.DataDir, "open_files", nofile)
 
 	srv, err := core.New(cfg, log)
 	if err != nil {
@@ -88,6 +99,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := srv.Start(); err != nil {
 		log.Error("not started", "err", err)
 		return 1
+	}
+	// Root was needed up to here: ports below 1024, and the store and
+	// admin socket created where only root may write.
+	if drop != nil {
+		if err := dropPrivileges(drop, cfg, log); err != nil {
+			log.Error("not started: could not drop root", "err", err)
+			srv.Stop()
+			return 1
+		}
+	}
+	for _, w := range sdlisten.Unused() {
+		log.Warn(w)
 	}
 	var hosts []string
 	for _, h := range srv.Hosts() {
@@ -134,6 +157,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			done()
 		}
 	}
+}
+
+// withoutInherited returns cfg for the start-up checks, without the c2s
+// listeners systemd passes a socket for: systemd holds their ports, which a
+// test bind would find in use.
+func withoutInherited(cfg *config.Config) *config.Config {
+	c := *cfg
+	c.Listeners = nil
+	for _, l := range cfg.Listeners {
+		if l.Type == "c2s" && sdlisten.Has(l.Name, net.JoinHostPort(l.Address, strconv.Itoa(l.Port))) {
+			continue
+		}
+		c.Listeners = append(c.Listeners, l)
+	}
+	return &c
 }
 
 // control is a reload or stop command from the admin socket; done carries

@@ -15,6 +15,8 @@ type Config struct {
 	LogLevel        string // debug, info, warn or error
 	LogTarget       string // stderr or syslog
 	AdminSocket     string
+	User, Group     string // account to switch to when started as root; "" for none
+	AllowRoot       bool   // keep running as root when started as root without User
 	StanzaSizeLimit int // bytes
 	ModulesEnabled  []string
 	MemoryLimit     int64 // GOMEMLIMIT in bytes; 0 leaves it unset
