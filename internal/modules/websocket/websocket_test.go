@@ -1,0 +1,385 @@
+package websocket_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	ws "github.com/coder/websocket"
+
+	"xmppd/internal/jid"
+	"xmppd/internal/xmpptest"
+)
+
+// TestHandshakeRefusals: a request that is no WebSocket handshake, one
+// without the xmpp subprotocol and one from a foreign page are refused
+// with an HTTP error that says why.
+func TestHandshakeRefusals(t *testing.T) {
+	_, url := start(t, plainOK)
+	httpURL := "http" + strings.TrimPrefix(url, "ws")
+	resp, body := get(t, httpURL, nil)
+	if resp.StatusCode != http.StatusUpgradeRequired || !strings.Contains(body, "RFC 7395") {
+		t.Errorf("plain GET: %d %q", resp.StatusCode, body)
+	}
+
+	ctx := xmpptest.Context(t, xmpptest.Timeout)
+	_, resp, err := ws.Dial(ctx, url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("without the subprotocol: %v %v", resp, err)
+	}
+	_, resp, err = ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"mqtt"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("with another subprotocol: %v %v", resp, err)
+	}
+
+	evil := http.Header{"Origin": {"https://evil.example"}}
+	_, resp, err = ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}, HTTPHeader: evil})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a foreign origin: %v %v", resp, err)
+	}
+
+	// The page's own origin may connect, and so may a client that sends
+	// no Origin (dialRaw).
+	host := strings.TrimPrefix(strings.TrimSuffix(url, "/xmpp-websocket"), "ws://")
+	own := http.Header{"Origin": {"http://" + host}}
+	c, _, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}, HTTPHeader: own})
+	if err != nil {
+		t.Fatalf("the endpoint's own origin: %v", err)
+	}
+	c.CloseNow()
+	dialRaw(t, url).open()
+}
+
+// TestOriginsOption: list origins lets pages of other origins in.
+func TestOriginsOption(t *testing.T) {
+	_, url := start(t, plainOK+"config module 'websocket'\n\tlist origins 'https://chat.example.org'\n")
+	ctx := xmpptest.Context(t, xmpptest.Timeout)
+	for origin, want := range map[string]bool{"https://chat.example.org": true, "https://CHAT.example.org": true, "https://evil.example": false} {
+		c, resp, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}, HTTPHeader: http.Header{"Origin": {origin}}})
+		switch {
+		case want && err != nil:
+			t.Errorf("%s refused: %v", origin, err)
+		case !want && (err == nil || resp.StatusCode != http.StatusForbidden):
+			t.Errorf("%s let in: %v", origin, err)
+		}
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+// TestBadOptions: a typo in the module's options is a configuration error
+// that names the option.
+func TestBadOptions(t *testing.T) {
+	for _, uci := range []string{
+		"config module 'websocket'\n\tlist origins 'chat.example.org'\n",
+		"config module 'websocket'\n\toption keepalive '10ms'\n",
+		"config module 'websocket'\n\toption keepalive 'often'\n",
+		"config module 'websocket'\n\toption keep_alive '30s'\n",
+	} {
+		if _, err := xmpptest.StartErr(t, uci); err == nil {
+			t.Errorf("accepted %q", uci)
+		}
+	}
+}
+
+// TestRestart: the stream opens with <open/>, every message is one element
+// that declares its namespaces, and after SASL success the stream restarts
+// with a new <open/> (RFC 7395 §3.4, §3.7). The session is an ordinary
+// session of the router.
+func TestRestart(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.auth("alice", "pw-alice")
+	c.bind("web")
+	if c.jid != "alice@localhost/web" {
+		t.Fatalf("bound %q", c.jid)
+	}
+	s := srv.Host("localhost").Session(jid.MustParse(c.jid))
+	if s == nil || s.Info().Transport != "websocket" || s.Info().Remote != "127.0.0.1" || s.Info().Secure {
+		t.Fatalf("session of %s: %+v", c.jid, s)
+	}
+	// Stanzas sent go out with jabber:client.
+	c.send("<iq type='get' id='p1' xmlns='jabber:client'><ping xmlns='urn:xmpp:ping'/></iq>")
+	c.expect("<iq xmlns='jabber:client'")
+	// One that leaves the namespace out is read as a client stanza.
+	c.send("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	c.expect("id='p2'")
+}
+
+// TestRestartRequired: after SASL success the next element must be an
+// <open/>; a second <open/> on an open stream is an error too.
+func TestRestartRequired(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.auth("alice", "pw-alice")
+	c.send("<iq type='set' id='bind' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+	c.expect("<not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")
+	c.expect("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+	c.closed()
+
+	d := dialRaw(t, url)
+	d.open()
+	d.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>")
+	d.expect("<not-well-formed")
+}
+
+// TestOpenErrors: an unknown host and a wrong version end the stream with
+// the stream error after our <open/>, then <close/>.
+func TestOpenErrors(t *testing.T) {
+	_, url := start(t, plainOK)
+	c := dialRaw(t, url)
+	c.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.net' version='1.0'/>")
+	c.expect("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'")
+	c.expect("<stream:error xmlns:stream='http://etherx.jabber.org/streams'><host-unknown")
+	c.expect("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+	c.closed()
+
+	d := dialRaw(t, url)
+	d.send("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost'/>")
+	d.expect("<open")
+	d.expect("<unsupported-version")
+
+	// A stanza before <open/>: our <open/> comes first all the same.
+	e := dialRaw(t, url)
+	e.send("<message to='bob@localhost'><body>hi</body></message>")
+	e.expect("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'")
+	e.expect("<not-well-formed")
+}
+
+// TestClose: <close/> is answered with <close/>, the WebSocket closes
+// normally, and the session ends: a client that leaves means to leave.
+func TestClose(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	c.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+	c.expect("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+	if st := c.closed(); st != ws.StatusNormalClosure {
+		t.Errorf("close status %v", st)
+	}
+	waitFor(t, "the session's end", func() bool { ok, _ := bound(srv, c.jid); return !ok })
+}
+
+// TestMalformed: XML that is not well-formed ends the stream with a
+// stream error, then <close/>, then the WebSocket's close.
+func TestMalformed(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	for name, bad := range map[string]string{
+		"mismatched tags": "<message to='bob@localhost'><body>hi</message>",
+		"old framing end": "</stream:stream>",
+		"binary message":  "",
+		"restricted XML":  "<!-- a comment -->",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialRaw(t, url)
+			c.login("alice", "pw-alice", "r-"+strings.ReplaceAll(name, " ", "-"))
+			if bad == "" {
+				if err := c.c.Write(context.Background(), ws.MessageBinary, []byte("<presence/>")); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				c.send(bad)
+			}
+			raw := c.expect("<stream:error xmlns:stream='http://etherx.jabber.org/streams'>")
+			if !regexp.MustCompile(`<(not-well-formed|bad-format|restricted-xml) xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>`).MatchString(raw) {
+				t.Errorf("stream error %q", raw)
+			}
+			c.expect("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+			c.closed()
+		})
+	}
+}
+
+// TestTooBig: a message over stanza_size_limit ends the stream with
+// policy-violation, whether it is one big stanza or not XML at all.
+func TestTooBig(t *testing.T) {
+	srv, url := start(t, plainOK+"\toption stanza_size_limit '10000'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	c.send("<message to='alice@localhost' xmlns='jabber:client'><body>" + strings.Repeat("x", 20000) + "</body></message>")
+	c.expect("<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")
+	c.expect("<close")
+	if st := c.closed(); st != ws.StatusPolicyViolation {
+		t.Errorf("close status %v", st)
+	}
+
+	// A stanza split over messages is bounded the same.
+	d := dialRaw(t, url)
+	d.login("alice", "pw-alice", "split")
+	d.send("<message to='alice@localhost' xmlns='jabber:client'><body>")
+	for range 3 {
+		d.send(strings.Repeat("y", 4000))
+	}
+	d.expect("<policy-violation")
+}
+
+// TestSplitAndJoined: an element split over two messages and two elements
+// in one message are read as the client meant them.
+func TestSplitAndJoined(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	c.send("<iq type='get' id='s1' xmlns='jabber:client'><ping xmlns=")
+	c.send("'urn:xmpp:ping'/></iq>")
+	c.expect("id='s1'")
+	c.send("<iq type='get' id='j1'><ping xmlns='urn:xmpp:ping'/></iq> <iq type='get' id='j2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	c.expect("id='j1'")
+	c.expect("id='j2'")
+}
+
+// TestPlainRules: without TLS, SASL is offered only where c2s offers it
+// (loopback with c2s_plain_on_loopback) or when behind_tls_proxy says a
+// proxy encrypts; there the session counts as secure.
+func TestPlainRules(t *testing.T) {
+	_, url := start(t, "")
+	if f := dialRaw(t, url).open(); strings.Contains(f, "<mechanism>") {
+		t.Errorf("mechanisms offered without TLS: %q", f)
+	}
+	srv, url := start(t, "config module 'websocket'\n\toption behind_tls_proxy '1'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	if f := c.open(); !strings.Contains(f, "<mechanism>SCRAM-SHA-256</mechanism>") || strings.Contains(f, "-PLUS") {
+		t.Errorf("mechanisms behind a TLS proxy: %q", f)
+	}
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3LWFsaWNl</auth>")
+	c.expect("<success")
+	c.bind("proxied")
+	if s := srv.Host("localhost").Session(jid.MustParse(c.jid)); s == nil || !s.Info().Secure {
+		t.Errorf("session behind the proxy: %+v", s)
+	}
+}
+
+// TestDroppedSocket: a WebSocket that drops without <close/> detaches the
+// session as a lost TCP connection does: stream management keeps it, and
+// a new WebSocket resumes it with what was sent meanwhile.
+func TestDroppedSocket(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	srv.AddUser(t, "bob", "pw-bob")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "phone")
+	c.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	_, raw := c.next()
+	m := regexp.MustCompile(`<enabled xmlns='urn:xmpp:sm:3' id='([^']+)'`).FindStringSubmatch(raw)
+	if m == nil {
+		t.Fatalf("enable answered with %q", raw)
+	}
+	c.c.CloseNow()
+	waitFor(t, "the session to be detached", func() bool { ok, linked := bound(srv, c.jid); return ok && !linked })
+
+	bob := xmpptest.Login(t, srv, "bob", "pw-bob", "tcp")
+	bob.Send(t, "<message to='alice@localhost/phone' type='chat'><body>while away</body></message>")
+	bob.Sync(t)
+
+	d := dialRaw(t, url)
+	d.auth("alice", "pw-alice")
+	d.open()
+	d.send("<resume xmlns='urn:xmpp:sm:3' previd='" + m[1] + "' h='0'/>")
+	d.expect("<resumed xmlns='urn:xmpp:sm:3' previd='" + m[1] + "'")
+	d.until("the message sent while away", func(n *xmpptest.Node) bool {
+		return xmpptest.Message("while away")(n) && n.XMLName.Space == "jabber:client"
+	})
+	if ok, linked := bound(srv, c.jid); !ok || !linked {
+		t.Errorf("after resumption: bound %v, linked %v", ok, linked)
+	}
+}
+
+// TestDroppedSocketUnavailable: without stream management a dropped
+// WebSocket ends the session, and its contacts see it go.
+func TestDroppedSocketUnavailable(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "phone")
+	c.c.CloseNow()
+	waitFor(t, "the session's end", func() bool { ok, _ := bound(srv, c.jid); return !ok })
+}
+
+// TestPingTimeout: a client that stops answering pings loses its
+// connection after the keepalive interval, and its session its link.
+func TestPingTimeout(t *testing.T) {
+	srv, url := start(t, plainOK+"config module 'websocket'\n\toption keepalive '1s'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	live := dialRaw(t, url)
+	live.login("alice", "pw-alice", "live")
+	// A reading client answers pings and stays.
+	go func() {
+		for {
+			if _, _, err := live.c.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "deaf")
+	// Pongs are sent only by a client that reads: this one stops.
+	waitFor(t, "the deaf client's session to end", func() bool { ok, linked := bound(srv, c.jid); return !ok || !linked })
+	if ok, linked := bound(srv, live.jid); !ok || !linked {
+		t.Errorf("the live client lost its session: %v %v", ok, linked)
+	}
+}
+
+// TestOutputBound: a client that does not read while the server sends is
+// cut off at c2s_queue_size with policy-violation, as on TCP.
+func TestOutputBound(t *testing.T) {
+	srv, url := start(t, plainOK+"\toption c2s_queue_size '16k'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "slow")
+	// Messages to itself: the server reads them all, and its answers wait
+	// for a client that does not read. The sockets' buffers fill first,
+	// then the server's queue.
+	msg := []byte("<message to='" + c.jid + "' xmlns='jabber:client'><body>" + strings.Repeat("z", 8000) + "</body></message>")
+	for i := 0; i < 20000; i++ {
+		if ok, linked := bound(srv, c.jid); !ok || !linked {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.c.Write(ctx, ws.MessageText, msg)
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	waitFor(t, "the slow client's session to end", func() bool { ok, linked := bound(srv, c.jid); return !ok || !linked })
+	// What the client finds when it reads at last ends with the reason.
+	for {
+		_, raw, err := c.read()
+		if err != nil {
+			t.Fatalf("no policy-violation before the end: %v", err)
+		}
+		if strings.Contains(raw, "<policy-violation") {
+			return
+		}
+	}
+}
+
+// TestShutdown: the server's stop ends WebSockets with system-shutdown.
+func TestShutdown(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	stopped := make(chan struct{})
+	go func() { srv.Stop(); close(stopped) }()
+	// The data directory goes at the test's end: the stop must be over.
+	defer func() { <-stopped }()
+	c.until("system-shutdown", func(n *xmpptest.Node) bool {
+		return n.Child("urn:ietf:params:xml:ns:xmpp-streams", "system-shutdown") != nil
+	})
+	c.expect("<close")
+	if st := c.closed(); st != ws.StatusGoingAway {
+		t.Errorf("close status %v", st)
+	}
+}
