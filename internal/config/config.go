@@ -17,7 +17,7 @@ type Config struct {
 	AdminSocket     string
 	User, Group     string // account to switch to when started as root; "" for none
 	AllowRoot       bool   // keep running as root when started as root without User
-	StanzaSizeLimit int // bytes
+	StanzaSizeLimit int    // bytes
 	ModulesEnabled  []string
 	MemoryLimit     int64 // GOMEMLIMIT in bytes; 0 leaves it unset
 	GCPercent       int   // GOGC; 0 keeps Go's default
