@@ -40,6 +40,9 @@ func planPrivileges(cfg *config.Config, euid int) (*creds, error) {
 		if cfg.AllowRoot {
 			return nil, nil
 		}
+		if cfg.File == "" {
+			return nil, fmt.Errorf("%w; no configuration file was found, so the built-in default is in use: write one from internal/config/default.uci and start with -c FILE", errRoot)
+		}
 		return nil, errRoot
 	}
 	c, err := lookupCreds(cfg.User, cfg.Group)
