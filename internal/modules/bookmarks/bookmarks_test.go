@@ -205,3 +205,41 @@ func TestDiscoCompat(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentAdds: a XEP-0402 client and two XEP-0048 clients add
+// rooms at the same time; none is lost.
+func TestConcurrentAdds(t *testing.T) {
+	s := start(t, "", "juliet")
+	fresh, one, two := login(t, s, "juliet"), login(t, s, "juliet"), login(t, s, "juliet")
+	one.privateGet(t)
+	two.privateGet(t)
+	const n = 15
+	done := make(chan bool, 3)
+	// A failing helper ends its goroutine; the deferred send still runs.
+	go func() {
+		defer func() { done <- true }()
+		for i := range n {
+			fresh.publish(t, "p"+strconv.Itoa(i)+"@conf.localhost", "<conference xmlns='"+node+"'/>")
+		}
+	}()
+	for _, c := range []struct {
+		cl     *client
+		prefix string
+	}{{one, "l"}, {two, "m"}} {
+		go func() {
+			defer func() { done <- true }()
+			list := ""
+			for i := range n {
+				list += "<conference jid='" + c.prefix + strconv.Itoa(i) + "@conf.localhost'/>"
+				c.cl.privateSet(t, list, "result")
+			}
+		}()
+	}
+	for range 3 {
+		<-done
+	}
+	items := fresh.items(t)
+	if got := strings.Count(items, "<item "); got != 3*n {
+		t.Fatalf("%d rooms, want %d: %s", got, 3*n, items)
+	}
+}

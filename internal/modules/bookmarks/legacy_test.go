@@ -134,3 +134,24 @@ func TestLimitsAndRemoval(t *testing.T) {
 		t.Fatalf("items after the account's deletion: %s", got)
 	}
 }
+
+// TestMixedSet: a set of bookmarks and another element converts the
+// bookmarks and leaves the other to the private module.
+func TestMixedSet(t *testing.T) {
+	s := start(t, "", "juliet")
+	c := login(t, s, "juliet")
+	c.iq(t, "set", "<query xmlns='jabber:iq:private'><storage xmlns='"+legacyNS+"'><conference jid='m@conf.localhost'/></storage>"+
+		"<prefs xmlns='urn:example:prefs'>p</prefs></query>", "result")
+	if items := c.items(t); !strings.Contains(items, "m@conf") {
+		t.Fatalf("items: %s", items)
+	}
+	if got := c.iq(t, "get", "<query xmlns='jabber:iq:private'><prefs xmlns='urn:example:prefs'/></query>", "result"); !strings.Contains(got, ">p<") {
+		t.Fatalf("other element: %s", got)
+	}
+	// A refused list stores nothing of the set.
+	c.iq(t, "set", "<query xmlns='jabber:iq:private'><storage xmlns='"+legacyNS+"'><conference jid='bad'/></storage>"+
+		"<prefs xmlns='urn:example:prefs'>q</prefs></query>", "error")
+	if got := c.iq(t, "get", "<query xmlns='jabber:iq:private'><prefs xmlns='urn:example:prefs'/></query>", "result"); !strings.Contains(got, ">p<") {
+		t.Fatalf("other element after a refused set: %s", got)
+	}
+}
