@@ -22,6 +22,8 @@ import (
 	// Entity capabilities and publish-subscribe (XEP-0115, XEP-0060, XEP-0163).
 	_ "xmppd/internal/modules/caps"
 	_ "xmppd/internal/modules/pubsub"
+	// Bookmarks kept in step between XEP-0402 and XEP-0048 (XEP-0402 §5.3).
+	_ "xmppd/internal/modules/bookmarks"
 	// The device monitor over PEP, loaded only where enabled.
 	_ "xmppd/internal/modules/monitor"
 	// What everyday clients expect of an IM server (XEP-0160, XEP-0280, XEP-0191).
