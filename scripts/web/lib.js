@@ -108,7 +108,7 @@ let allowRoot = process.getuid?.() === 0;
 // exit or after 20 s.
 export function xmppd(srv, args, input = '') {
 	return new Promise((res, rej) => {
-		const proc = spawn(paths.xmppd, [...args, '-c', srv.file], {stdio: ['pipe', 'pipe', 'pipe']});
+		const proc = spawn(paths.xmppd, [...args, '-c', srv.file], {stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe']});
 		let out = '', err = '';
 		proc.stdout.on('data', (d) => { out += d; });
 		proc.stderr.on('data', (d) => { err += d; });
@@ -118,7 +118,12 @@ export function xmppd(srv, args, input = '') {
 			if (code === 0) res(out);
 			else rej(new Error(`xmppd ${args.join(' ')}: exit ${code ?? sig}: ${err.trim()}`));
 		});
-		proc.stdin.end(input);
+		if (input) {
+			// A command that exits before reading its input is judged by its
+			// exit status, not by the broken pipe.
+			proc.stdin.on('error', () => {});
+			proc.stdin.end(input);
+		}
 	});
 }
 
@@ -239,6 +244,8 @@ export async function login(page, srv, who = admin) {
 // shot saves a screenshot of the whole page as name.png.
 export async function shot(page, name) {
 	await mkdir(paths.shots, {recursive: true});
+	// From the top: the sticky header would otherwise sit mid-picture.
+	await page.evaluate(() => window.scrollTo(0, 0));
 	await page.screenshot({path: join(paths.shots, name + '.png'), fullPage: true});
 }
 
