@@ -1,23 +1,27 @@
 // XMPP client pages in Chromium talking to each other through the server:
-// strophe.js over BOSH (/http-bind), from npm. The pages come from an
-// origin of their own, so the endpoints are used across origins (CORS).
+// strophe.js over BOSH (/http-bind) and xmpp.js over WebSocket
+// (/xmpp-websocket), both from npm. The pages come from an origin of their
+// own, so the endpoints are used across origins (CORS, origin checks).
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
-import {launch, login, newPage, serveStatic, shot, startServer} from './lib.js';
+import {hasModule, launch, login, newPage, serveStatic, shot, startServer} from './lib.js';
 
 const alice = {jid: 'alice@localhost', password: 'alice pass'};
 const bob = {jid: 'bob@localhost', password: 'bob pass'};
 const NODE = 'urn:xmppd:test:status';
 
-let srv, browser, pages;
+let srv, browser, pages, hasWebSocket;
 
 before(async () => {
 	pages = await serveStatic();
-	// BOSH here is plain HTTP on loopback: a login needs this option.
+	hasWebSocket = await hasModule('websocket');
+	let extra = `config module 'bosh'\n\tlist cors_origins '${pages.url}'\n`;
+	if (hasWebSocket) extra += `\nconfig module 'websocket'\n\tlist origins '${pages.url}'\n`;
+	// BOSH and WebSocket here are plain HTTP on loopback: a login needs this option.
 	srv = await startServer('clients', {
 		users: [alice, bob],
 		mainExtra: "\toption c2s_plain_on_loopback '1'",
-		extra: `config module 'bosh'\n\tlist cors_origins '${pages.url}'\n`,
+		extra,
 	});
 	browser = await launch();
 }, {timeout: 60000});
@@ -35,7 +39,8 @@ async function clientPage(t, name) {
 		await p.context().close();
 		assert.deepEqual(p.errors.map(String), [], `errors in ${name}`);
 	});
-	await p.goto(`${pages.url}/pages/${name}.html?bosh=${encodeURIComponent(srv.url + '/http-bind')}`);
+	const ws = srv.url.replace(/^http/, 'ws') + '/xmpp-websocket';
+	await p.goto(`${pages.url}/pages/${name}.html?bosh=${encodeURIComponent(srv.url + '/http-bind')}&ws=${encodeURIComponent(ws)}`);
 	await p.waitForFunction(() => window.client);
 	return p;
 }
@@ -45,24 +50,27 @@ function until(p, f, arg) {
 	return p.waitForFunction(f, arg, {timeout: 10000});
 }
 
-test('strophe.js over BOSH: two clients exchange messages and PEP items', {timeout: 90000}, async (t) => {
-	const a = await clientPage(t, 'strophe');
-	const b = await clientPage(t, 'strophe');
+// exchange logs alice in on page a and bob on page b, then has them
+// exchange chat messages and PEP items both ways; transports are what the
+// admin UI must list for their two sessions.
+async function exchange(t, a, b, transports, picture) {
 	const ajid = await a.evaluate((u) => client.connect(u.jid, u.password), alice);
 	const bjid = await b.evaluate((u) => client.connect(u.jid, u.password), bob);
 	assert.match(ajid, /^alice@localhost\//);
 	assert.match(bjid, /^bob@localhost\//);
 
-	// The server sees them as BOSH sessions.
+	// The server sees them on the transports they use.
 	const adm = await newPage(browser);
 	t.after(() => adm.context().close());
 	await login(adm, srv);
 	await adm.click('#menu a[data-page="sessions"]');
+	await adm.waitForSelector(`#sessions_table button[data-kick="${ajid}"]`);
 	await adm.waitForSelector(`#sessions_table button[data-kick="${bjid}"]`);
 	const rows = await adm.$$eval('#sessions_table .tr:not(.cbi-section-table-titles)', (rs) => rs.map((r) => r.textContent));
 	assert.equal(rows.length, 2);
-	for (const r of rows) assert.match(r, /bosh/);
-	await shot(adm, 'sessions-bosh');
+	assert.match(rows.find((r) => r.includes(ajid)), new RegExp(transports[0]));
+	assert.match(rows.find((r) => r.includes(bjid)), new RegExp(transports[1]));
+	await shot(adm, 'sessions-' + transports.join('-'));
 
 	// Messages both ways.
 	await a.evaluate((to) => client.send(to, 'hello bob'), bob.jid);
@@ -86,9 +94,25 @@ test('strophe.js over BOSH: two clients exchange messages and PEP items', {timeo
 	assert.deepEqual(ai, {from: alice.jid, node: NODE, id: 'a2', text: 'alice is busy'});
 	const bi = await a.evaluate(() => client.got.items.find((i) => i.id === 'b2'));
 	assert.deepEqual(bi, {from: bob.jid, node: NODE, id: 'b2', text: 'bob is away'});
-	await shot(a, 'client-strophe-bosh');
+	await shot(a, picture);
 
 	await a.evaluate(() => client.disconnect());
 	await b.evaluate(() => client.disconnect());
 	await adm.waitForSelector('#sessions_table >> text=No client is connected.', {timeout: 15000});
+}
+
+test('strophe.js over BOSH: two clients exchange messages and PEP items', {timeout: 90000}, async (t) => {
+	const a = await clientPage(t, 'strophe');
+	const b = await clientPage(t, 'strophe');
+	await exchange(t, a, b, ['bosh', 'bosh'], 'client-strophe-bosh');
+});
+
+test('xmpp.js over WebSocket and strophe.js over BOSH exchange messages and PEP items', {timeout: 90000}, async (t) => {
+	if (!hasWebSocket) {
+		t.skip('this build has no WebSocket endpoint (module websocket)');
+		return;
+	}
+	const a = await clientPage(t, 'xmppjs');
+	const b = await clientPage(t, 'strophe');
+	await exchange(t, a, b, ['websocket', 'bosh'], 'client-xmppjs-websocket');
 });

@@ -127,6 +127,20 @@ export function xmppd(srv, args, input = '') {
 	});
 }
 
+// hasModule reports whether bin/xmppd has module name compiled in: its
+// configuration check names the modules it lacks.
+export async function hasModule(name) {
+	const dir = await mkdtemp(join(tmpdir(), 'xmppd-web-probe-'));
+	try {
+		const file = join(dir, 'probe.uci');
+		await writeFile(file, `config host 'localhost'\n\toption domain 'localhost'\n\nconfig module '${name}'\n`);
+		const out = await xmppd({file}, ['check']).catch((e) => e.message);
+		return !out.includes(`no module '${name}' is compiled in`);
+	} finally {
+		await rm(dir, {recursive: true, force: true});
+	}
+}
+
 // portOpen reports whether something accepts connections on 127.0.0.1:port.
 function portOpen(port) {
 	return new Promise((res) => {

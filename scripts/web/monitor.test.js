@@ -3,7 +3,7 @@
 // own nodes and a script's `xmppd publish`.
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
-import {launch, login, newPage, shot, startServer, xmppd} from './lib.js';
+import {hasModule, launch, login, newPage, shot, startServer, xmppd} from './lib.js';
 
 const NODE = 'urn:example:temperature';
 let srv, browser, hasWebSocket;
@@ -14,9 +14,7 @@ before(async () => {
 		mainExtra: "\toption c2s_plain_on_loopback '1'\n\tlist modules_enabled 'monitor'",
 		extra: "config module 'monitor'\n\tlist viewers 'admin@localhost'\n\toption min_interval '500ms'\n\toption interval '1s'\n\toption threshold '0'\n",
 	});
-	// Anything but 404 means a WebSocket endpoint is there: a plain GET is
-	// no upgrade and gets refused.
-	hasWebSocket = (await fetch(srv.url + '/xmpp-websocket')).status !== 404;
+	hasWebSocket = await hasModule('websocket');
 	browser = await launch();
 }, {timeout: 60000});
 
@@ -27,7 +25,7 @@ after(async () => {
 
 test('monitor: charts over WebSocket, updated by xmppd publish', {timeout: 90000}, async (t) => {
 	if (!hasWebSocket) {
-		t.skip('this build has no WebSocket endpoint at /xmpp-websocket');
+		t.skip('this build has no WebSocket endpoint (module websocket)');
 		return;
 	}
 	await xmppd(srv, ['publish', '--node', NODE, '--id', 'current', 'temp=21.5']);
