@@ -7,12 +7,20 @@
 #                    Go module (from a copy with symbols in dist/symbols/); fails
 #                    when a binary is over its budget
 #   cross.sh test    unit tests as mipsle, mips and armv7 under qemu-user, and as
-#                    GOARCH=386 where this machine runs 32-bit x86 programs itself
+#                    GOARCH=386 where this machine runs 32-bit x86 programs itself;
+#                    then the smoke test
+#   cross.sh smoke   the release binaries for mipsle, mips, armv7 and arm64 started
+#                    under qemu-user on a UCI configuration: accounts added with the
+#                    CLI, two clients log in over loopback and exchange a message,
+#                    SIGHUP reloads, SIGTERM stops with status 0 (scripts/cross/smoke);
+#                    prints the idle RSS of each emulated daemon
 #
 # Environment:
 #   VERSION           version stamped into the binaries (default: git describe, else dev)
 #   CROSS_TEST_PKGS   packages to test (default: ./internal/...)
 #   CROSS_TEST_FLAGS  extra go test flags (default: -short; set it empty for the full suite)
+#   SMOKE_TARGETS     targets of the smoke test (default: linux-mipsle linux-mips linux-armv7 linux-arm64)
+#   SMOKE_TIMEOUT     limit per target (default: 4m)
 #   GOFLAGS           honoured by every go command, as usual
 set -euo pipefail
 
@@ -38,8 +46,8 @@ targets=(
 	"linux-amd64  GOARCH=amd64"
 )
 
-# build_all builds every target into dist/ and sets version and outs (the
-# binaries' paths).
+# build_all builds the targets named in its arguments, or every target, into
+# dist/ and sets version and outs (the binaries' paths).
 build_all() {
 	version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 	mkdir -p dist
@@ -48,6 +56,9 @@ build_all() {
 	local entry name env out
 	for entry in "${targets[@]}"; do
 		read -r name env <<<"$entry"
+		if (($# > 0)) && [[ " $* " != *" $name "* ]]; then
+			continue
+		fi
 		out=dist/xmppd-$name
 		echo "building $out ($env)" >&2
 		# shellcheck disable=SC2086 # $env is a list of VAR=value words
@@ -159,12 +170,53 @@ cross_test() {
 	test_one armv7 GOARCH=arm GOARM=7 go test -exec qemu-arm-static
 }
 
+# emulator prints the qemu-user program for a target.
+emulator() {
+	case "$1" in
+	linux-mipsle) echo qemu-mipsel-static ;;
+	linux-mips) echo qemu-mips-static ;;
+	linux-armv5 | linux-armv7) echo qemu-arm-static ;;
+	linux-arm64) echo qemu-aarch64-static ;;
+	linux-amd64) echo qemu-x86_64-static ;;
+	*) die "no emulator known for $1" ;;
+	esac
+}
+
+smoke() {
+	local names
+	read -r -a names <<<"${SMOKE_TARGETS:-linux-mipsle linux-mips linux-armv7 linux-arm64}"
+	local name
+	for name in "${names[@]}"; do
+		need "$(emulator "$name")" qemu-user-static
+	done
+	build_all "${names[@]}"
+	# The client side runs natively.
+	go build -o dist/smoke ./scripts/cross/smoke
+
+	local failed=() started
+	for name in "${names[@]}"; do
+		echo "==> smoke test of dist/xmppd-$name under $(emulator "$name")" >&2
+		started=$SECONDS
+		if ! dist/smoke -qemu "$(emulator "$name")" -bin "dist/xmppd-$name" -timeout "${SMOKE_TIMEOUT:-4m}"; then
+			failed+=("$name")
+		fi
+		echo "    $((SECONDS - started)) s" >&2
+	done
+	if ((${#failed[@]} > 0)); then
+		die "smoke test failed for ${failed[*]}"
+	fi
+}
+
 case "${1:-}" in
 build) build ;;
 size) size_report ;;
-test) cross_test ;;
+test)
+	cross_test
+	smoke
+	;;
+smoke) smoke ;;
 *)
-	echo "usage: $0 build|size|test" >&2
+	echo "usage: $0 build|size|test|smoke" >&2
 	exit 2
 	;;
 esac
