@@ -93,9 +93,11 @@ func buildPage(files fs.FS, modified time.Time) (*builtPage, error) {
 	zw.Write(p.html)
 	zw.Close()
 	p.gz = gz.Bytes()
+	// connect-src 'self' covers the Monitor's WebSocket to this host too
+	// (CSP 3); ws: and wss: would let an injected script reach any host.
 	p.csp = "default-src 'none'; script-src " + strings.Join(scripts, " ") +
 		"; style-src " + strings.Join(styles, " ") +
-		"; img-src 'self' data:; connect-src 'self' ws: wss:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+		"; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 	return p, nil
 }
 

@@ -530,4 +530,9 @@ func TestPage(t *testing.T) {
 		!strings.Contains(csp, "script-src 'sha256-") || resp.Header.Get("Last-Modified") == "" {
 		t.Errorf("page: %d csp %q", resp.StatusCode, csp)
 	}
+	// The page talks to this server only: its API, and the Monitor's
+	// WebSocket to the same host.
+	if !strings.Contains(csp, "connect-src 'self';") {
+		t.Errorf("connect-src must be 'self' alone: %q", csp)
+	}
 }
