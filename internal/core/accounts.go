@@ -135,6 +135,7 @@ func (a *Accounts) Delete(host, user string) error {
 	}
 	a.srv.Log.Info("account deleted", "jid", local+"@"+host)
 	h := a.srv.userHost(host)
+	h.Events.Fire(EventAccountDeleted, &Event{Host: h, Data: local})
 	var gone []*Session
 	h.Sessions(local, func(s *Session) { gone = append(gone, s) })
 	for _, s := range gone {

@@ -37,6 +37,10 @@ const (
 	// EventSessionDetached fires on the host bus when a bound session lost
 	// its link; a handler returning true keeps the session (Host.LinkLost).
 	EventSessionDetached = "session-detached"
+	// EventAccountDeleted fires on the host bus once an account and every
+	// record of its user are gone from the store; ev.Data is the
+	// localpart. Modules that keep an account's data in memory forget it.
+	EventAccountDeleted = "account-deleted"
 	// EventServerStarted fires on the server bus once every module loaded.
 	EventServerStarted = "server-started"
 	// EventServerStopping fires on the server bus before modules unload.

@@ -119,6 +119,7 @@ func (m *Module) Load(api *core.API) error {
 	api.Hook(presence.EventAvailable, core.PriorityModule, m.onAvailable)
 	api.Hook(caps.EventResolved, core.PriorityModule, m.onCapsResolved)
 	api.Hook(core.EventResourceUnbind, core.PriorityModule, m.onUnbind)
+	api.Hook(core.EventAccountDeleted, core.PriorityModule, m.onAccountDeleted)
 
 	if m.opts.component {
 		comp, err := api.AddComponent("pubsub")
@@ -177,15 +178,41 @@ func (m *Module) stopPacers() {
 		if n == nil {
 			continue
 		}
-		n.mu.Lock()
-		for _, p := range n.pacers {
-			if p.timer != nil {
-				p.timer.Stop()
-			}
-		}
-		n.pacers = nil
-		n.mu.Unlock()
+		n.stopPacers()
 	}
+}
+
+// stopPacers stops the node's coalescing timers: a held notification is
+// not sent for a node that is gone or a module that unloads.
+func (n *node) stopPacers() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.pacers {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+	}
+	n.pacers = nil
+}
+
+// onAccountDeleted forgets the loaded PEP nodes of a deleted account,
+// whose records the store has dropped: a request for them must find no
+// node, and their pacers must not fire for a node that is gone.
+func (m *Module) onAccountDeleted(ev *core.Event) bool {
+	local, _ := ev.Data.(string)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, n := range m.nodes {
+		if k.owner != local {
+			continue
+		}
+		delete(m.nodes, k)
+		if n == nil {
+			continue
+		}
+		n.stopPacers()
+	}
+	return false
 }
 
 // defaults returns the default configuration of a new node on f

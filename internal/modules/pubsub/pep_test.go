@@ -138,3 +138,24 @@ collect:
 		t.Fatalf("the last notification is not the newest: %s", got[len(got)-1])
 	}
 }
+
+// TestAccountDeleted: the PEP nodes of a deleted account are gone at once,
+// not only after a restart: an account registered again under the name
+// finds no node of the one before.
+func TestAccountDeleted(t *testing.T) {
+	s := xmpptest.Start(t, "")
+	users(t, s, "gone", "b")
+	g := login(t, s, "gone")
+	node := "urn:example:data"
+	opts := "<publish-options>" + form(ns+"#publish-options", "pubsub#access_model", "open") + "</publish-options>"
+	g.iq(t, "set", "", "<pubsub xmlns='"+ns+"'><publish node='"+node+"'><item id='1'><x xmlns='urn:example:data'/></item></publish>"+opts+"</pubsub>", "result")
+	b := login(t, s, "b")
+	b.iq(t, "get", "gone@localhost", "<pubsub xmlns='"+ns+"'><items node='"+node+"'/></pubsub>", "result")
+	if err := s.Accounts.Delete("localhost", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	users(t, s, "gone")
+	if e := b.iq(t, "get", "gone@localhost", "<pubsub xmlns='"+ns+"'><items node='"+node+"'/></pubsub>", "error"); !strings.Contains(e, "item-not-found") {
+		t.Fatalf("the deleted account's node still answers: %s", e)
+	}
+}

@@ -395,14 +395,7 @@ func (m *Module) deleteNode(r *request) {
 	if notify {
 		m.broadcast(r.f, n, newNodeEvent(r.f, n, "delete", redirect))
 	}
-	n.mu.Lock()
-	for _, p := range n.pacers {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
-	}
-	n.pacers = nil
-	n.mu.Unlock()
+	n.stopPacers()
 	m.changed(r, &Change{Node: n.name, Deleted: true})
 }
 
