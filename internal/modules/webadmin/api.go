@@ -49,6 +49,7 @@ func (m *Module) routes() {
 		"POST /admin/api/config/rollback":  m.configRollback,
 		"GET /admin/api/certs":             m.certs,
 		"POST /admin/api/certs/selfsigned": m.certRegenerate,
+		"POST /admin/api/certs/upload":     m.certUpload,
 		"GET /admin/api/logs":              m.logs,
 	}
 	for pattern, h := range api {

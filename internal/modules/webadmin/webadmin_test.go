@@ -35,7 +35,18 @@ const (
 
 func start(t *testing.T, extra string) *env {
 	t.Helper()
+	return startHost(t, "", extra, nil)
+}
+
+// startHost is start with hostExtra added to the host section ({dir} in
+// it stands for the data directory) and prepare run on the data
+// directory before the server starts.
+func startHost(t *testing.T, hostExtra, extra string, prepare func(dir string)) *env {
+	t.Helper()
 	dir := t.TempDir()
+	if prepare != nil {
+		prepare(dir)
+	}
 	p1, p2 := xmpptest.FreePort(t), xmpptest.FreePort(t)
 	uci := fmt.Sprintf(`config xmppd 'main'
 	option data_dir '%s'
@@ -44,7 +55,7 @@ func start(t *testing.T, extra string) *env {
 
 config host 'localhost'
 	option domain 'localhost'
-
+%s
 config listener 'c2s'
 	option address '127.0.0.1'
 	option port '%d'
@@ -56,7 +67,7 @@ config listener 'c2s_direct_tls'
 
 config module 'webadmin'
 	list admins '%s'
-%s`, dir, p1, p2, adminJID, extra)
+%s`, dir, strings.ReplaceAll(hostExtra, "{dir}", dir), p1, p2, adminJID, extra)
 	path := filepath.Join(dir, "xmppd.uci")
 	if err := os.WriteFile(path, []byte(uci), 0o640); err != nil {
 		t.Fatal(err)
@@ -176,6 +187,7 @@ var endpoints = []struct{ method, path, body string }{
 	{"POST", "/admin/api/config/rollback", `{}`},
 	{"GET", "/admin/api/certs", ""},
 	{"POST", "/admin/api/certs/selfsigned", `{}`},
+	{"POST", "/admin/api/certs/upload", `{"host":"localhost","cert":"","key":""}`},
 	{"GET", "/admin/api/logs", ""},
 }
 
