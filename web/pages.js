@@ -211,12 +211,37 @@ register('certs', 'Certificates', async (main) => {
 			['Names', (c.dns_names || []).join(', ')],
 			['Valid', when(c.not_before) + ' – ' + when(c.not_after)],
 			['SHA-256', h('span', {class: 'mono'}, c.sha256)],
-		]))),
+		]), uploadForm(c.host))),
 		h('div', {class: 'cbi-page-actions'}, button('negative', 'Generate a new self-signed certificate', () => {
 			if (confirm('Replace the self-signed certificate? Clients that pinned the old one will warn.')) {
 				run(async () => { draw(await api('POST', 'certs/selfsigned')); notify('success', 'A new self-signed certificate is in use.'); });
 			}
 		})));
+	// uploadForm sends a PEM certificate (with its chain) and key for host;
+	// a host on other files gets its options staged and applied.
+	const uploadForm = (host) => {
+		const id = host.replace(/[^a-z0-9]/gi, '_');
+		const cert = h('input', {type: 'file', id: 'upload_cert_' + id, accept: '.pem,.crt,.cer'});
+		const key = h('input', {type: 'file', id: 'upload_key_' + id, accept: '.pem,.key'});
+		const send = (ev) => {
+			ev.preventDefault();
+			run(async () => {
+				if (!cert.files.length || !key.files.length) throw new Error('Choose a certificate file and a key file.');
+				if (cert.files[0].size + key.files[0].size > 200000) throw new Error('These files are too large for a certificate and its key.');
+				const res = await api('POST', 'certs/upload', {host, cert: await cert.files[0].text(), key: await key.files[0].text()});
+				if (res.live) {
+					draw(await api('GET', 'certs'));
+					notify('success', 'The new certificate of ' + host + ' is in use.');
+				} else {
+					await refreshChanges();
+					if (await applyChanges()) draw(await api('GET', 'certs'));
+				}
+			});
+		};
+		return h('form', {class: 'cbi-section-create upload', onsubmit: send},
+			h('label', {}, 'Certificate (PEM) ', cert), h('label', {}, 'Key ', key),
+			h('button', {class: 'btn cbi-button cbi-button-action', type: 'submit', id: 'upload_' + id}, 'Upload'));
+	};
 	draw(await api('GET', 'certs'));
 });
 

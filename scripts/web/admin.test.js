@@ -2,7 +2,10 @@
 // for the file, a fresh browser context per test, screenshots of every page.
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
-import {admin, launch, login, newPage, shot, startClient, startServer} from './lib.js';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {admin, launch, login, newPage, shot, startClient, startServer, xmppd} from './lib.js';
 
 const alice = {jid: 'alice@localhost', password: 'alice pass'};
 const carol = {jid: 'carol@localhost', password: 'carol pass 42'};
@@ -212,7 +215,40 @@ test('certificates: a new self-signed certificate after a confirm', {timeout: 60
 	// A client still gets in over TLS with the new one.
 	const c = await startClient(srv, alice);
 	c.stop();
+
+	// Upload: a pair made by `xmppd cert` elsewhere. A key of another pair
+	// is refused; the right one stages the host's cert and key, which Save
+	// & Apply writes and which wait for a restart.
+	const made = await pairs(2);
+	t.after(made.remove);
+	await p.setInputFiles('#upload_cert_localhost', made.files[0].cert);
+	await p.setInputFiles('#upload_key_localhost', made.files[1].key);
+	await p.click('#upload_localhost');
+	await p.waitForSelector('.notice.error >> text=/do not make a pair/');
+	await p.setInputFiles('#upload_key_localhost', made.files[0].key);
+	await p.click('#upload_localhost');
+	await p.waitForSelector('.notice.success >> text=Configuration changes applied.');
+	assert.match(await p.textContent('.notice.success'), /Waits for a restart: hosts/);
+	assert.match(await srv.config(), /config host 'localhost'[^]*option cert '[^']*\/certs\/localhost\.crt'\s+option key '[^']*\/certs\/localhost\.key'/);
+	assert.ok(!(await p.evaluate(() => api('GET', 'config'))).pending, 'the apply was confirmed');
+	await shot(p, 'certs-upload');
 });
+
+// pairs makes n self-signed pairs for localhost with `xmppd cert`, each in
+// a directory of its own.
+async function pairs(n) {
+	const dirs = [];
+	const files = [];
+	for (let i = 0; i < n; i++) {
+		const dir = await mkdtemp(join(tmpdir(), 'xmppd-web-cert-'));
+		dirs.push(dir);
+		const file = join(dir, 'cert.uci');
+		await writeFile(file, `config xmppd 'main'\n\toption data_dir '${dir}'\n\nconfig host 'localhost'\n\toption domain 'localhost'\n`);
+		await xmppd({file}, ['cert']);
+		files.push({cert: join(dir, 'certs/selfsigned.crt'), key: join(dir, 'certs/selfsigned.key')});
+	}
+	return {files, remove: () => Promise.all(dirs.map((d) => rm(d, {recursive: true, force: true})))};
+}
 
 test('logs: records of what was done, filtered by level', {timeout: 60000}, async (t) => {
 	const p = await page(t);
