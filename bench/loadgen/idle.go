@@ -61,6 +61,10 @@ type idleResult struct {
 	// HeapPerSession is the slope of the Go heap between the steps
 	// (xmppd, with -admin).
 	HeapPerSession int `json:"heap_bytes_per_session,omitempty"`
+	// HeapIdle and HeapPerSessionAll are the Go heap before any login and
+	// (heap at the last step − HeapIdle) / sessions (xmppd, with -admin).
+	HeapIdle          int64 `json:"heap_idle_bytes,omitempty"`
+	HeapPerSessionAll int   `json:"heap_bytes_per_session_all,omitempty"`
 	// With -hibernate: of a sample of the dropped sessions, how many the
 	// server resumed after the last step, which shows that it kept them.
 	ResumeTried int `json:"resume_tried,omitempty"`
@@ -241,6 +245,9 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 	}
 	r := &idleResult{common: common{Scenario: name, TLS: cfg.tls, Mech: cfg.mech}}
 	r.RSSIdleKiB, r.AnonIdleKiB = procMem(cfg.pid)
+	if cfg.admin != "" {
+		r.HeapIdle = adminHeap(cfg.admin)
+	}
 	last := cfg.steps[len(cfg.steps)-1]
 	clients := make([]*client, last)
 	r.clients = clients
@@ -326,6 +333,9 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 		}
 		if b.Sessions > 0 {
 			r.BytesPerSessionAll = (b.RSSKiB - r.RSSIdleKiB) * 1024 / b.Sessions
+			if r.HeapIdle > 0 && b.HeapBytes > 0 {
+				r.HeapPerSessionAll = int(b.HeapBytes-r.HeapIdle) / b.Sessions
+			}
 		}
 	}
 	return r, nil

@@ -11,7 +11,7 @@ SCRIPT_NAME=ejabberd
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=25222
+PORT=${EJABBERD_PORT:-25222}
 # Mnesia ties its files to the node name, so prepare and start must use the
 # same one; it differs from the Debian service's ejabberd@localhost.
 NODE=xmppd_bench_ejabberd@localhost

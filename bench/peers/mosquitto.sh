@@ -11,7 +11,7 @@ SCRIPT_NAME=mosquitto
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=11883
+PORT=${MOSQUITTO_PORT:-11883}
 
 # write_config WORKDIR: Debian's defaults (no persistence file, anonymous
 # clients, which mosquitto 2 allows only when told) on one loopback

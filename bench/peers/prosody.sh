@@ -10,7 +10,7 @@ SCRIPT_NAME=prosody
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=15222
+PORT=${PROSODY_PORT:-15222}
 
 # write_config WORKDIR: Debian's default prosody.cfg.lua with the changes
 # PEERS.md lists as the fair configuration, and paths into WORKDIR.

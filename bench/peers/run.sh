@@ -50,8 +50,12 @@ NODE_ITEMS=${NODE_ITEMS:-10}
 # publishes (0: never, QoS 0 has no acknowledgements).
 MQTT_WINDOW=${MQTT_WINDOW:-0}
 # TAG names the results of a run beside others in the same WORK (and its
-# templates): results-TAG.jsonl, table-TAG.md, raw-TAG/.
+# templates): results-TAG.jsonl, table-TAG.md, raw-TAG/. ROUND numbers
+# repeated invocations with one TAG (results-TAG-rROUND.jsonl), which
+# report ranges puts together.
 TAG=${TAG:-}
+ROUND=${ROUND:-}
+NAME=${TAG:+-$TAG}${ROUND:+-r$ROUND}
 # Seconds a fresh server gets before the idle scenario samples its memory
 # (startup garbage settles), and before the other scenarios.
 SETTLE=${SETTLE:-2}
@@ -78,8 +82,8 @@ done
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
-RESULTS=$WORK/results${TAG:+-$TAG}.jsonl
-RAW=$WORK/raw${TAG:+-$TAG}
+RESULTS=$WORK/results$NAME.jsonl
+RAW=$WORK/raw$NAME
 
 # Every server this script may have started is stopped on any exit,
 # Ctrl-C included; stop is a no-op for a server that is not running.
@@ -218,8 +222,8 @@ mkdir -p "$RAW"
 {
 	printf '{"meta":{"runs":%d,"accounts":%d,"cores":%d,"mech":%s,"idle_steps":%s,"started":%s' \
 		"$RUNS" "$ACCOUNTS" "$(nproc)" "$(json_str "$MECH")" "$(json_str "$IDLE_STEPS")" "$(json_str "$(date -u '+%Y-%m-%d %H:%M UTC')")"
-	printf ',"tag":%s,"mam":%s,"hash":%s,"msg_pairs":%d,"msg_carbons":%d' \
-		"$(json_str "$TAG")" "$(json_str "$MAM")" "$(json_str "$HASH")" "$MSG_PAIRS" "$MSG_CARBONS"
+	printf ',"tag":%s,"round":%s,"mam":%s,"hash":%s,"msg_pairs":%d,"msg_carbons":%d' \
+		"$(json_str "$TAG")" "$(json_str "$ROUND")" "$(json_str "$MAM")" "$(json_str "$HASH")" "$MSG_PAIRS" "$MSG_CARBONS"
 	printf ',"servers":[%s],"variants":[%s]' \
 		"$(for s in $SERVERS; do json_str "$s"; echo; done | paste -sd,)" \
 		"$(for v in $VARIANTS; do json_str "$v"; echo; done | paste -sd,)"
@@ -300,5 +304,5 @@ for v in $VARIANTS; do
 done
 
 # The table knows the XMPP servers' scenarios; ranges covers the rest.
-"$REPORT" table -o "$WORK/table${TAG:+-$TAG}.md" "$RESULTS" || log "no table for these scenarios; see report ranges"
-log "done in $((SECONDS - t_start))s; table in $WORK/table${TAG:+-$TAG}.md, raw lines in $RESULTS"
+"$REPORT" table -o "$WORK/table$NAME.md" "$RESULTS" || log "no table for these scenarios; see report ranges"
+log "done in $((SECONDS - t_start))s; table in $WORK/table$NAME.md, raw lines in $RESULTS"

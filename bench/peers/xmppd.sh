@@ -9,7 +9,7 @@ SCRIPT_NAME=xmppd
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=12222
+PORT=${XMPPD_PORT:-12222}
 XMPPD=${XMPPD:-$REPO_DIR/bin/xmppd}
 
 # write_config WORKDIR DATA_DIR: the fair configuration for xmppd: one
