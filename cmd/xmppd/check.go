@@ -30,6 +30,13 @@ func check(args []string, stdout, stderr io.Writer) int {
 			errs = []error{err}
 		} else {
 			errs, busy = core.Check(cfg)
+			// Checked whoever runs check: serve needs the account only
+			// when started as root, and a typo must not wait for that.
+			if cfg.User != "" {
+				if _, err := lookupCreds(cfg.User, cfg.Group); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				}
+			}
 		}
 	}
 	for _, e := range errs {

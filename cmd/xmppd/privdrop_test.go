@@ -42,6 +42,17 @@ func TestPlanPrivileges(t *testing.T) {
 	}
 }
 
+// TestCheckUser: xmppd check reports an account that does not exist.
+func TestCheckUser(t *testing.T) {
+	file, _ := writeConfig(t)
+	text, _ := os.ReadFile(file)
+	os.WriteFile(file, []byte(strings.Replace(string(text), "\toption allow_root '1'\n", "\toption user 'no-such-account-here'\n", 1)), 0o644)
+	status, _, errOut := runArgs(t, "check", "-c", file)
+	if status != 1 || !strings.Contains(errOut, "option user \"no-such-account-here\": no such account") {
+		t.Fatalf("status %d: %s", status, errOut)
+	}
+}
+
 func TestChownTreeRefusesSystemFolders(t *testing.T) {
 	for _, dir := range []string{"/", "/etc", "/var/"} {
 		if _, err := chownTree(dir, 65534, 65534); err == nil || !strings.Contains(err.Error(), "system folder") {
