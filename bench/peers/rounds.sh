@@ -54,7 +54,8 @@ for ((round = FIRST_ROUND; round < FIRST_ROUND + ROUNDS; round++)); do
 		login) part login256 WORK="$WORK256" HASH=sha256 MECH=SCRAM-SHA-256 ACCOUNTS=1000 SCENARIOS=login ;;
 		pep) part pep SERVERS="xmppd prosody ejabberd mosquitto" SCENARIOS="pep mqtt" MQTT_WINDOW=8 ;;
 		flood) part flood SERVERS="xmppd mosquitto" SCENARIOS="pep mqtt" PEP_WINDOW=1000 MQTT_WINDOW=0 ;;
-		pep1000) part pep1000 PEP_SUBSCRIBERS=1000 PEP_ITEMS=200 SCENARIOS=pep ;;
+		# The peers take minutes to set up 1,000 mutual subscriptions.
+		pep1000) part pep1000 SERVERS=xmppd PEP_SUBSCRIBERS=1000 PEP_ITEMS=200 SCENARIOS=pep ;;
 		nodes) part nodes SERVERS=xmppd SCENARIOS=nodes ;;
 		*) die "unknown part '$p' in PARTS (chat sm login pep flood pep1000 nodes)" ;;
 		esac
