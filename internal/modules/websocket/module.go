@@ -142,7 +142,7 @@ func (m *Module) service() *clientstream.Service {
 }
 
 // ServeHTTP answers one request to /xmpp-websocket: a WebSocket handshake
-// becomes a client stream served on this goroutine until it ends.
+// becomes a client stream served until it ends.
 func (m *Module) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.URL.Path != Path {
 		http.NotFound(w, req)
@@ -186,7 +186,7 @@ func (m *Module) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := httpd.LongLived(w, 0); err != nil {
 		m.api.Log().Debug("cannot lift the HTTP timeouts", "ip", ip, "err", err)
 	}
-	wc, err := ws.Accept(w, req, &ws.AcceptOptions{
+	wc, err := ws.Accept(smallBuffers{w}, req, &ws.AcceptOptions{
 		Subprotocols: []string{Protocol},
 		// The origin was checked above, with the module's own list.
 		InsecureSkipVerify: true,
@@ -201,7 +201,11 @@ func (m *Module) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	m.upgrades.Inc()
-	c.serve(svc, wc)
+	// A goroutine of its own rather than the handler's: once the
+	// handler returns, the HTTP server lets go of the request, the
+	// response and the connection's state, which an idle session would
+	// otherwise keep, and the new goroutine's stack is shallow.
+	go c.serve(svc, wc)
 }
 
 // refuse answers a handshake that cannot go on.

@@ -1,8 +1,11 @@
 package websocket_test
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,14 +77,15 @@ func TestOriginsOption(t *testing.T) {
 // TestBadOptions: a typo in the module's options is a configuration error
 // that names the option.
 func TestBadOptions(t *testing.T) {
-	for _, uci := range []string{
-		"config module 'websocket'\n\tlist origins 'chat.example.org'\n",
-		"config module 'websocket'\n\toption keepalive '10ms'\n",
-		"config module 'websocket'\n\toption keepalive 'often'\n",
-		"config module 'websocket'\n\toption keep_alive '30s'\n",
+	for uci, name := range map[string]string{
+		"config module 'websocket'\n\tlist origins 'chat.example.org'\n": "origins",
+		"config module 'websocket'\n\toption keepalive '10ms'\n":         "keepalive",
+		"config module 'websocket'\n\toption keepalive 'often'\n":        "keepalive",
+		"config module 'websocket'\n\toption keep_alive '30s'\n":         "keep_alive",
 	} {
-		if _, err := xmpptest.StartErr(t, uci); err == nil {
-			t.Errorf("accepted %q", uci)
+		_, err := xmpptest.StartErr(t, uci)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%q: %v", uci, err)
 		}
 	}
 }
@@ -381,5 +385,44 @@ func TestShutdown(t *testing.T) {
 	c.expect("<close")
 	if st := c.closed(); st != ws.StatusGoingAway {
 		t.Errorf("close status %v", st)
+	}
+}
+
+// TestPipelinedOpen: an <open/> sent with the handshake, before the
+// server's answer, is read all the same.
+func TestPipelinedOpen(t *testing.T) {
+	_, url := start(t, plainOK)
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/xmpp-websocket")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	open := textFrame("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>")
+	if _, err := nc.Write(append([]byte(handshake(addr)), open...)); err != nil {
+		t.Fatal(err)
+	}
+	c := &thinClient{b: t, nc: nc, br: bufio.NewReader(nc)}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	c.until("</stream:features>")
+}
+
+// TestReadmeExamples: the README's UCI examples start a server.
+func TestReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := regexp.MustCompile("(?s)```uci\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(examples) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, ex := range examples {
+		if _, err := xmpptest.StartErr(t, ex[1]); err != nil {
+			t.Errorf("example %q: %v", ex[1], err)
+		}
 	}
 }
