@@ -53,6 +53,11 @@ test('monitor: charts over WebSocket, updated by xmppd publish', {timeout: 90000
 	// The sessions chart counts the monitor's own WebSocket session.
 	await p.waitForFunction(() => +document.querySelector('[data-node="urn:xmppd:monitor:0#xmppd"] [data-series="sessions"]').textContent >= 1);
 	await shot(p, 'monitor');
+	// At phone width the charts stack inside the screen.
+	await p.setViewportSize({width: 375, height: 812});
+	const width = await p.evaluate(() => document.documentElement.scrollWidth);
+	assert.ok(width <= 375, `the Monitor is ${width} px wide at phone width`);
+	await shot(p, 'phone-monitor');
 	// Leaving the page closes the session.
 	await p.click('#menu a[data-page="sessions"]');
 	await p.waitForSelector('#sessions_table >> text=No client is connected.', {timeout: 15000});
