@@ -58,7 +58,13 @@ type rawClient struct {
 // dialRaw opens a WebSocket with the xmpp subprotocol.
 func dialRaw(t testing.TB, url string) *rawClient {
 	t.Helper()
-	c, resp, err := ws.Dial(xmpptest.Context(t, xmpptest.Timeout), url, &ws.DialOptions{Subprotocols: []string{"xmpp"}})
+	return dialRawWith(t, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}})
+}
+
+// dialRawWith is dialRaw with the library's options.
+func dialRawWith(t testing.TB, url string, opts *ws.DialOptions) *rawClient {
+	t.Helper()
+	c, resp, err := ws.Dial(xmpptest.Context(t, xmpptest.Timeout), url, opts)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}

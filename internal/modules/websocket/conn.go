@@ -34,6 +34,10 @@ const (
 	// that stops reading loses its connection, as a slow consumer does
 	// on TCP.
 	writeTimeout = 30 * time.Second
+	// closeGrace is how long a stream that ends has to write its last
+	// words and do the close handshake before its socket is cut: the
+	// session keeps its link until then.
+	closeGrace = 5 * time.Second
 )
 
 // Errors of Queue: the connection is closing, or its client fell too far
@@ -76,6 +80,7 @@ type conn struct {
 	gone     bool // the socket failed: output is dropped
 	opened   bool // our <open/> is queued or sent
 	done     chan struct{}
+	stall    chan struct{} // closed when output drains: reading waits for it
 
 	ka       atomic.Pointer[time.Timer] // the keepalive ping
 	pauseEnd atomic.Int64               // reading is paused by the rate limit until then (Unix ns)
@@ -156,6 +161,7 @@ func (c *conn) read(wc *ws.Conn) {
 		if d := c.rate.Take(n, time.Now()); d > 0 {
 			c.pause(d)
 		}
+		c.waitOutput()
 	}
 }
 
@@ -325,6 +331,40 @@ func (c *conn) pause(d time.Duration) {
 	time.Sleep(d)
 }
 
+// waitOutput holds reading while the client's output is backed up past
+// half of its bound, until the writer brings it under a quarter: a client
+// that sends requests faster than it reads the answers is slowed down
+// rather than cut off. Output that others send it is not held back by
+// this, and ends the stream at the bound.
+func (c *conn) waitOutput() {
+	c.mu.Lock()
+	if c.maxQueue <= 0 || c.queued <= c.maxQueue/2 || c.closing || c.gone {
+		c.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	c.stall = ch
+	c.mu.Unlock()
+	// The writes time out by then; the pongs that wait meanwhile are not
+	// held against the client.
+	c.pauseEnd.Store(time.Now().Add(writeTimeout).UnixNano())
+	t := time.NewTimer(writeTimeout)
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+	t.Stop()
+	c.pauseEnd.Store(0)
+}
+
+// unstallLocked lets reading go on once output has drained (mu held).
+func (c *conn) unstallLocked() {
+	if c.stall != nil && (c.queued <= c.maxQueue/4 || c.gone || c.closing) {
+		close(c.stall)
+		c.stall = nil
+	}
+}
+
 // keepalive pings the client every interval (RFC 7395 §3.8): a proxy in
 // between sees traffic and keeps the socket, and a client that does not
 // answer within the interval has lost its connection.
@@ -433,6 +473,7 @@ func (c *conn) writeLoop() {
 		if b == nil {
 			c.writing = false
 			closing, code := c.closing, c.code
+			c.unstallLocked()
 			c.mu.Unlock()
 			if closing {
 				wc.Close(code, "")
@@ -450,6 +491,7 @@ func (c *conn) writeLoop() {
 		if err != nil {
 			c.gone = true
 		}
+		c.unstallLocked()
 		c.mu.Unlock()
 		b.b, b.ends = b.b[:0], b.ends[:0]
 		if cap(b.b) > maxKeptBuffer {
@@ -530,6 +572,15 @@ func (c *conn) Close(condition, text string) {
 	}
 	c.appendLocked([]byte(closeElement))
 	c.kickLocked()
+	if wc, done := c.wc, c.done; wc != nil {
+		time.AfterFunc(closeGrace, func() {
+			select {
+			case <-done:
+			default:
+				wc.CloseNow() // a client that does not read loses its last words
+			}
+		})
+	}
 }
 
 // Info implements core.Link.

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	ws "github.com/coder/websocket"
 
@@ -334,26 +334,33 @@ func TestPingTimeout(t *testing.T) {
 	}
 }
 
-// TestOutputBound: a client that does not read while the server sends is
-// cut off at c2s_queue_size with policy-violation, as on TCP.
+// TestOutputBound: a client that does not read while others send to it
+// is cut off at c2s_queue_size with policy-violation, as on TCP.
 func TestOutputBound(t *testing.T) {
 	srv, url := start(t, plainOK+"\toption c2s_queue_size '16k'\n")
 	srv.AddUser(t, "alice", "pw-alice")
-	c := dialRaw(t, url)
+	srv.AddUser(t, "bob", "pw-bob")
+	// A small receive buffer, so that the kernel does not take tens of
+	// megabytes before the server's queue fills.
+	c := dialRawWith(t, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}, HTTPClient: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+			}
+			return nc, err
+		}}}})
 	c.login("alice", "pw-alice", "slow")
-	// Messages to itself: the server reads them all, and its answers wait
-	// for a client that does not read. The sockets' buffers fill first,
-	// then the server's queue.
+	bob := dialRaw(t, url)
+	bob.login("bob", "pw-bob", "fast")
+	// The sockets' buffers fill first, then the server's queue.
 	msg := []byte("<message to='" + c.jid + "' xmlns='jabber:client'><body>" + strings.Repeat("z", 8000) + "</body></message>")
 	for i := 0; i < 20000; i++ {
 		if ok, linked := bound(srv, c.jid); !ok || !linked {
 			break
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.c.Write(ctx, ws.MessageText, msg)
-		cancel()
-		if err != nil {
-			break
+		if err := bob.c.Write(context.Background(), ws.MessageText, msg); err != nil {
+			t.Fatal(err)
 		}
 	}
 	waitFor(t, "the slow client's session to end", func() bool { ok, linked := bound(srv, c.jid); return !ok || !linked })
@@ -364,8 +371,32 @@ func TestOutputBound(t *testing.T) {
 			t.Fatalf("no policy-violation before the end: %v", err)
 		}
 		if strings.Contains(raw, "<policy-violation") {
-			return
+			break
 		}
+	}
+	// The sender goes on.
+	bob.send("<iq type='get' id='after'><ping xmlns='urn:xmpp:ping'/></iq>")
+	bob.until("the answer", func(n *xmpptest.Node) bool { return n.Attr("id") == "after" })
+}
+
+// TestRequestFlood: a client that sends requests faster than it reads the
+// answers is slowed down, not cut off: every answer comes.
+func TestRequestFlood(t *testing.T) {
+	srv, url := start(t, plainOK+"\toption c2s_queue_size '4k'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	const n = 2000
+	go func() {
+		for i := range n {
+			ping := "<iq type='get' id='f" + strconv.Itoa(i) + "'><ping xmlns='urn:xmpp:ping'/></iq>"
+			if c.c.Write(context.Background(), ws.MessageText, []byte(ping)) != nil {
+				return
+			}
+		}
+	}()
+	for i := range n {
+		c.until("answer "+strconv.Itoa(i), func(n *xmpptest.Node) bool { return n.Attr("id") == "f"+strconv.Itoa(i) })
 	}
 }
 
@@ -424,5 +455,50 @@ func TestReadmeExamples(t *testing.T) {
 		if _, err := xmpptest.StartErr(t, ex[1]); err != nil {
 			t.Errorf("example %q: %v", ex[1], err)
 		}
+	}
+}
+
+// TestOrdinarySession: modules that work on sessions see a WebSocket one
+// as any other: offline storage delivers to it, carbons copy to it.
+func TestOrdinarySession(t *testing.T) {
+	srv, url := start(t, plainOK)
+	srv.AddUser(t, "alice", "pw-alice")
+	srv.AddUser(t, "bob", "pw-bob")
+	bob := xmpptest.Login(t, srv, "bob", "pw-bob", "tcp")
+	bob.Send(t, "<message to='alice@localhost' type='chat'><body>stored</body></message>")
+	bob.Sync(t)
+
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	c.send("<iq type='set' id='carbons'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	c.until("carbons enabled", func(n *xmpptest.Node) bool { return n.Attr("id") == "carbons" && n.Attr("type") == "result" })
+	c.send("<presence/>")
+	c.until("the offline message", xmpptest.Message("stored"))
+
+	phone := xmpptest.Login(t, srv, "alice", "pw-alice", "phone")
+	bob.Send(t, "<message to='"+phone.JID+"' type='chat'><body>to the phone</body></message>")
+	phone.Next(t, "the message", xmpptest.Message("to the phone"))
+	c.until("the carbon copy", func(n *xmpptest.Node) bool {
+		r := n.Child("urn:xmpp:carbons:2", "received")
+		return n.XMLName.Space == "jabber:client" && r != nil
+	})
+}
+
+// TestRateLimit: input over c2s_rate is read more slowly, not refused,
+// and the pongs that wait meanwhile do not end the connection.
+func TestRateLimit(t *testing.T) {
+	srv, url := start(t, plainOK+"\toption c2s_rate '4k'\n\toption c2s_rate_burst '1k'\nconfig module 'websocket'\n\toption keepalive '1s'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	c := dialRaw(t, url)
+	c.login("alice", "pw-alice", "web")
+	body := strings.Repeat("r", 3000)
+	for i := range 3 {
+		c.send("<iq type='get' id='r" + strconv.Itoa(i) + "'><ping xmlns='urn:xmpp:ping'/><x xmlns='urn:x'>" + body + "</x></iq>")
+	}
+	for i := range 3 {
+		c.until("answer "+strconv.Itoa(i), func(n *xmpptest.Node) bool { return n.Attr("id") == "r"+strconv.Itoa(i) })
+	}
+	if ok, linked := bound(srv, c.jid); !ok || !linked {
+		t.Errorf("the session after the pauses: bound %v, linked %v", ok, linked)
 	}
 }
