@@ -58,6 +58,7 @@ type conn struct {
 	ip     string
 	key    string // address group, for the per-address limit
 	secure bool
+	unauth bool // counted as logging in (Module.mu)
 	tls    *tls.ConnectionState
 	rate   *stream.RateLimiter
 
@@ -118,7 +119,7 @@ func (c *conn) serve(svc *clientstream.Service, wc *ws.Conn) {
 	n := c.reader.Retain()
 	c.reader.Shift(n)
 	c.win = c.win[:copy(c.win, c.win[n:])]
-	c.st = svc.NewStream(c, clientstream.Options{IP: c.ip, Secure: c.secure})
+	c.st = svc.NewStream(c, clientstream.Options{IP: c.ip, Secure: c.secure, OnBound: func() { c.m.bound(c) }})
 	c.mu.Lock()
 	c.maxQueue = int(conf.QueueBytes)
 	c.wc = wc

@@ -89,6 +89,7 @@ type Module struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	perAddr map[string]int // connections by address group
+	unauth  int            // connections not bound yet
 	stopped bool
 
 	upgrades, refused *core.Counter
@@ -176,7 +177,7 @@ func (m *Module) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// bind to it.
 		c.tls = req.TLS
 	}
-	if why := m.add(c, svc.Conf().MaxPerIP); why != "" {
+	if why := m.add(c, svc.Conf()); why != "" {
 		m.warn.Warn(m.api.Log(), why, "WebSocket connection refused", "ip", ip, "reason", why)
 		m.refuse(w, http.StatusTooManyRequests, why)
 		return
@@ -271,20 +272,35 @@ func (m *Module) clientIP(req *http.Request) string {
 	return ip
 }
 
-// add counts c, unless its address group has as many connections as max
-// allows (0: no limit); the refusal says why.
-func (m *Module) add(c *conn, max int) string {
+// add counts c, unless its address group has as many connections as
+// c2s_max_per_ip allows, or as many connections are logging in as
+// c2s_max_unauth allows (0: no limit); the refusal says why.
+func (m *Module) add(c *conn, conf *config.C2S) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stopped {
+	switch {
+	case m.stopped:
 		return "the server is shutting down"
-	}
-	if max > 0 && m.perAddr[c.key] >= max {
-		return "too many connections from your address (limit " + strconv.Itoa(max) + ")"
+	case conf.MaxPerIP > 0 && m.perAddr[c.key] >= conf.MaxPerIP:
+		return "too many connections from your address (limit " + strconv.Itoa(conf.MaxPerIP) + ")"
+	case conf.MaxUnauth > 0 && m.unauth >= conf.MaxUnauth:
+		return "too many connections are logging in; try again later"
 	}
 	m.conns[c] = struct{}{}
 	m.perAddr[c.key]++
+	m.unauth++
+	c.unauth = true
 	return ""
+}
+
+// bound takes c out of the connections logging in.
+func (m *Module) bound(c *conn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.unauth {
+		c.unauth = false
+		m.unauth--
+	}
 }
 
 // release forgets c.
@@ -297,6 +313,10 @@ func (m *Module) release(c *conn) {
 	delete(m.conns, c)
 	if m.perAddr[c.key]--; m.perAddr[c.key] <= 0 {
 		delete(m.perAddr, c.key)
+	}
+	if c.unauth {
+		c.unauth = false
+		m.unauth--
 	}
 }
 

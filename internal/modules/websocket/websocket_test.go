@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
@@ -500,5 +501,40 @@ func TestRateLimit(t *testing.T) {
 	}
 	if ok, linked := bound(srv, c.jid); !ok || !linked {
 		t.Errorf("the session after the pauses: bound %v, linked %v", ok, linked)
+	}
+}
+
+// TestConnectionLimits: c2s_max_per_ip bounds the connections of an
+// address, and c2s_max_unauth those not logged in yet; a bound session
+// no longer counts against the second.
+func TestConnectionLimits(t *testing.T) {
+	srv, url := start(t, plainOK+"\toption c2s_max_unauth '2'\n")
+	srv.AddUser(t, "alice", "pw-alice")
+	a := dialRaw(t, url)
+	dialRaw(t, url)
+	ctx := xmpptest.Context(t, xmpptest.Timeout)
+	if _, resp, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}}); err == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a third connection logging in: %v", err)
+	}
+	a.login("alice", "pw-alice", "web")
+	dialRaw(t, url).open()
+
+	_, url = start(t, plainOK+"\toption c2s_max_per_ip '1'\n")
+	dialRaw(t, url)
+	if _, resp, err := ws.Dial(ctx, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}}); err == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second connection from the address: %v", err)
+	}
+}
+
+// TestWSS: over wss: the session is secure, and SCRAM may bind to the
+// connection's TLS channel: the -PLUS mechanisms are offered.
+func TestWSS(t *testing.T) {
+	srv := xmpptest.Start(t, "")
+	hs := httptest.NewTLSServer(srv.HTTP)
+	t.Cleanup(func() { srv.Stop(); hs.Close() })
+	url := "wss" + strings.TrimPrefix(hs.URL, "https") + "/xmpp-websocket"
+	c := dialRawWith(t, url, &ws.DialOptions{Subprotocols: []string{"xmpp"}, HTTPClient: hs.Client()})
+	if f := c.open(); !strings.Contains(f, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>") || !strings.Contains(f, "<mechanism>PLAIN</mechanism>") {
+		t.Errorf("mechanisms over wss: %q", f)
 	}
 }
