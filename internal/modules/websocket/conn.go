@@ -101,7 +101,6 @@ var batches = sync.Pool{New: func() any { return new(batch) }}
 func (c *conn) serve(svc *clientstream.Service, wc *ws.Conn) {
 	conf := svc.Conf()
 	c.rate = stream.NewRateLimiter(conf.RateBytes, conf.RateBurst)
-	c.done = make(chan struct{})
 	// Messages are bounded by the module, which answers a big one with
 	// a stream error rather than a bare close.
 	wc.SetReadLimit(-1)

@@ -171,7 +171,7 @@ func (m *Module) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ip := m.clientIP(req)
-	c := &conn{m: m, ip: ip, key: clientstream.AddrKey(ip), secure: req.TLS != nil || o.behindProxy}
+	c := &conn{m: m, ip: ip, key: clientstream.AddrKey(ip), secure: req.TLS != nil || o.behindProxy, done: make(chan struct{})}
 	if req.TLS != nil && !o.behindProxy {
 		// One TLS connection carries the whole stream, so SCRAM may
 		// bind to it.
