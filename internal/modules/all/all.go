@@ -12,6 +12,8 @@ import (
 	_ "xmppd/internal/modules/metrics"
 	// BOSH at /http-bind (XEP-0124, XEP-0206).
 	_ "xmppd/internal/modules/bosh"
+	// XMPP over WebSocket at /xmpp-websocket (RFC 7395).
+	_ "xmppd/internal/modules/websocket"
 	// Delivery, rosters and presence (RFC 6121).
 	_ "xmppd/internal/modules/message"
 	_ "xmppd/internal/modules/presence"

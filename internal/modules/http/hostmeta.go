@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 
 	"xmppd/internal/core"
 	"xmppd/internal/xml"
@@ -12,6 +13,26 @@ import (
 // XEP-0156 §3: host-meta lists a host's connection endpoints, as XRD
 // (RFC 6415) at /.well-known/host-meta and as JRD at host-meta.json.
 const nsXRD = "http://docs.oasis-open.org/ns/xri/xrd-1.0"
+
+// relWebSocket is the relation of WebSocket endpoints (XEP-0156 §3),
+// whose URLs take the ws and wss schemes.
+const relWebSocket = "urn:xmpp:alt-connections:websocket"
+
+// href is the absolute URL of an endpoint: base with the path, and for a
+// WebSocket endpoint the scheme that a browser's WebSocket constructor
+// takes (RFC 6455 §3).
+func href(base string, l core.HTTPLink) string {
+	u := base + l.Path
+	if l.Rel == relWebSocket {
+		if rest, ok := strings.CutPrefix(u, "https://"); ok {
+			return "wss://" + rest
+		}
+		if rest, ok := strings.CutPrefix(u, "http://"); ok {
+			return "ws://" + rest
+		}
+	}
+	return u
+}
 
 // jrdLink is one link of host-meta.json.
 type jrdLink struct {
@@ -42,7 +63,7 @@ func (m *Module) hostMeta(asJSON bool) http.Handler {
 				Links []jrdLink `json:"links"`
 			}{Links: []jrdLink{}}
 			for _, l := range links {
-				out.Links = append(out.Links, jrdLink{l.Rel, base + l.Path})
+				out.Links = append(out.Links, jrdLink{l.Rel, href(base, l)})
 			}
 			body, _ = json.Marshal(out)
 			body = append(body, '\n')
@@ -53,7 +74,7 @@ func (m *Module) hostMeta(asJSON bool) http.Handler {
 				body = append(body, "  <Link rel='"...)
 				body = xml.AppendEscapedAttr(body, l.Rel)
 				body = append(body, "' href='"...)
-				body = xml.AppendEscapedAttr(body, base+l.Path)
+				body = xml.AppendEscapedAttr(body, href(base, l))
 				body = append(body, "'/>\n"...)
 			}
 			body = append(body, "</XRD>\n"...)

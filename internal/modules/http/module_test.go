@@ -59,7 +59,8 @@ func TestHostMeta(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	resp, body := fetch(t, http.DefaultClient, base+"/.well-known/host-meta", "")
 	want := "<Link rel='urn:xmpp:alt-connections:xbosh' href='" + base + "/http-bind'/>"
-	if resp.StatusCode != 200 || !strings.Contains(body, want) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/xrd+xml") {
+	ws := fmt.Sprintf("<Link rel='urn:xmpp:alt-connections:websocket' href='ws://127.0.0.1:%d/xmpp-websocket'/>", port)
+	if resp.StatusCode != 200 || !strings.Contains(body, want) || !strings.Contains(body, ws) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/xrd+xml") {
 		t.Fatalf("host-meta: %d %s\n%s", resp.StatusCode, resp.Header, body)
 	}
 	resp, body = fetch(t, http.DefaultClient, base+"/.well-known/host-meta.json", "localhost:80")
@@ -118,7 +119,7 @@ func TestHTTPSBySNI(t *testing.T) {
 	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "localhost", InsecureSkipVerify: true}}}
 	resp, body := fetch(t, c, fmt.Sprintf("https://127.0.0.1:%d/.well-known/host-meta", tlsPort), "localhost")
-	if resp.StatusCode != 200 || !strings.Contains(body, "href='https://localhost/http-bind'") {
+	if resp.StatusCode != 200 || !strings.Contains(body, "href='https://localhost/http-bind'") || !strings.Contains(body, "href='wss://localhost/xmpp-websocket'") {
 		t.Fatalf("host-meta over TLS: %d %s", resp.StatusCode, body)
 	}
 }
