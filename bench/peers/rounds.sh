@@ -24,7 +24,7 @@ PARTS=${PARTS:-chat sm login pep pep1000 nodes}
 CHAT_PAIRS=${CHAT_PAIRS:-50 500}
 # Longest one run.sh invocation may take.
 PART_TIMEOUT=${PART_TIMEOUT:-900}
-export MSG_DURATION=${MSG_DURATION:-5s} MSG_WARMUP=${MSG_WARMUP:-1s}
+export MSG_DURATION=${MSG_DURATION:-5s} MSG_WARMUP=${MSG_WARMUP:-2s}
 export RUNS=1 VARIANTS=plain
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $FIRST_ROUND =~ ^[1-9][0-9]*$ ]] || die "ROUNDS and FIRST_ROUND must be positive numbers"
 
@@ -43,9 +43,16 @@ for ((round = FIRST_ROUND; round < FIRST_ROUND + ROUNDS; round++)); do
 		case $p in
 		chat)
 			for pairs in $CHAT_PAIRS; do
+				# About 800 messages in flight whatever the pairs (8 per
+				# direction for 50 pairs, 1 for 500), so that more pairs
+				# measure more sessions, not a deeper backlog: a server
+				# that archives 100 messages a second would take a
+				# minute to drain 8,000.
+				window=$((400 / pairs))
+				((window >= 1)) || window=1
 				for cc in 0 1; do
 					for mam in off on; do
-						part "chat-p$pairs-c$cc-mam$mam" MAM=$mam MSG_PAIRS=$pairs MSG_CARBONS=$cc SCENARIOS=msg
+						part "chat-p$pairs-c$cc-mam$mam" MAM=$mam MSG_PAIRS=$pairs MSG_WINDOW=$window MSG_CARBONS=$cc SCENARIOS=msg
 					done
 				done
 			done

@@ -33,6 +33,8 @@ IDLE_SETTLE=${IDLE_SETTLE:-2s}
 # carbon-enabled resource (XEP-0280) that gets a copy of each message.
 MSG_PAIRS=${MSG_PAIRS:-50}
 MSG_CARBONS=${MSG_CARBONS:-0}
+# Messages in flight per direction of a pair.
+MSG_WINDOW=${MSG_WINDOW:-8}
 # The PEP scenario: subscribers, items and publishes in flight.
 PEP_SUBSCRIBERS=${PEP_SUBSCRIBERS:-50}
 PEP_ITEMS=${PEP_ITEMS:-1000}
@@ -122,7 +124,7 @@ scenario_args() {
 	msg)
 		local cc=
 		((MSG_CARBONS)) && cc=-carbons
-		echo "-scenario msg -mech $MECH -pairs $MSG_PAIRS -window 8 -duration $MSG_DURATION -warmup $MSG_WARMUP $cc"
+		echo "-scenario msg -mech $MECH -pairs $MSG_PAIRS -window $MSG_WINDOW -duration $MSG_DURATION -warmup $MSG_WARMUP $cc"
 		;;
 	pep) echo "-scenario pep -mech $MECH -subscribers $PEP_SUBSCRIBERS -items $PEP_ITEMS -window $PEP_WINDOW" ;;
 	login) echo "-scenario login -mech $MECH -n $LOGIN_N -accounts 200 -inflight 50" ;;

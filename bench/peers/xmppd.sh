@@ -17,8 +17,11 @@ XMPPD=${XMPPD:-$REPO_DIR/bin/xmppd}
 # peers allow), no per-IP connection cap (every client comes from
 # 127.0.0.1), and the benchmark's shared certificate.
 write_config() {
-	local w=$1 d=$1/xmppd mam=
+	local w=$1 d=$1/xmppd mam= root=
 	[[ $MAM == off ]] && mam=$'\n\t'"list modules_disabled 'mam'"
+	# Run as whoever starts the benchmark, as the peers do; as root xmppd
+	# would otherwise refuse to start without a user to drop to.
+	[[ $(id -u) == 0 ]] && root=$'\n\t'"option allow_root '1'"
 	# A Unix socket address holds at most 107 bytes.
 	((${#d} + 10 <= 107)) || die "work dir path too long for the admin socket: $d/xmppd.sock"
 	cat >"$d/xmppd.uci" <<EOF
@@ -29,7 +32,7 @@ config xmppd 'main'
 	option admin_socket '$d/xmppd.sock'
 	option log_level 'info'
 	option c2s_plain_on_loopback '1'
-	option c2s_max_per_ip '0'
+	option c2s_max_per_ip '0'$root
 
 config host 'localhost'
 	option domain '$BENCH_DOMAIN'
