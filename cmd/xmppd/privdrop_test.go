@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -190,4 +191,20 @@ func atoiAll(list []string) []int {
 		out = append(out, n)
 	}
 	return out
+}
+
+// TestPlanBuiltInDefault: as root, a configuration file without user or
+// allow_root is refused, and the built-in default (make run) runs as is.
+func TestPlanBuiltInDefault(t *testing.T) {
+	cfg := &config.Config{File: "/etc/config/xmppd"}
+	if _, err := planPrivileges(cfg, 0); !errors.Is(err, errRoot) {
+		t.Fatalf("a file without user: %v", err)
+	}
+	cfg.File = ""
+	if c, err := planPrivileges(cfg, 0); c != nil || err != nil {
+		t.Fatalf("the built-in default: %v %v", c, err)
+	}
+	if c, err := planPrivileges(&config.Config{File: "x"}, 1000); c != nil || err != nil {
+		t.Fatalf("not root: %v %v", c, err)
+	}
 }

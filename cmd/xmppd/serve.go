@@ -84,6 +84,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("not started", "err", err)
 		return 1
 	}
+	if drop == nil && os.Geteuid() == 0 && cfg.File == "" {
+		log.Warn("running as root on the built-in default, which is for trying xmppd out: an installed daemon needs a configuration file with option user", "example", "internal/config/default.uci")
+	}
 	applyRuntime(cfg)
 	nofile, err := raiseNofile()
 	if err != nil {
