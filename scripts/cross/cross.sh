@@ -63,7 +63,7 @@ build_all() {
 		echo "building $out ($env)" >&2
 		# shellcheck disable=SC2086 # $env is a list of VAR=value words
 		env CGO_ENABLED=0 GOOS=linux $env \
-			go build -trimpath -ldflags "-s -w -X xmppd/internal/version.Version=$version" \
+			go build -trimpath -tags nethttpomithttp2 -ldflags "-s -w -X xmppd/internal/version.Version=$version" \
 			-o "$out" ./cmd/xmppd
 		outs+=("$out")
 	done
@@ -108,7 +108,7 @@ size_report() {
 	echo "building $out with symbols ($biggest_env)" >&2
 	# shellcheck disable=SC2086 # $biggest_env is a list of VAR=value words
 	env CGO_ENABLED=0 GOOS=linux $biggest_env \
-		go build -trimpath -ldflags "-w -X xmppd/internal/version.Version=$version" \
+		go build -trimpath -tags nethttpomithttp2 -ldflags "-w -X xmppd/internal/version.Version=$version" \
 		-o "$out" ./cmd/xmppd
 	echo
 	go run ./scripts/size modules "$out"
@@ -119,8 +119,12 @@ test_one() {
 	local label=$1
 	shift
 	echo "==> go test as $label" >&2
+	# -trimpath as the release builds have it, so that the smoke test's
+	# builds reuse the packages compiled here.
 	# shellcheck disable=SC2086 # package and flag lists are split on purpose
-	env CGO_ENABLED=0 GOOS=linux "$@" ${flags[@]+"${flags[@]}"} $pkgs
+	if ! env CGO_ENABLED=0 GOOS=linux "$@" -trimpath ${flags[@]+"${flags[@]}"} $pkgs; then
+		failed+=("unit tests as $label")
+	fi
 }
 
 # runs_386_natively reports whether this machine executes 32-bit x86 binaries itself.
@@ -193,17 +197,24 @@ smoke() {
 	# The client side runs natively.
 	go build -o dist/smoke ./scripts/cross/smoke
 
-	local failed=() started
+	local started
 	for name in "${names[@]}"; do
 		echo "==> smoke test of dist/xmppd-$name under $(emulator "$name")" >&2
 		started=$SECONDS
 		if ! dist/smoke -qemu "$(emulator "$name")" -bin "dist/xmppd-$name" -timeout "${SMOKE_TIMEOUT:-4m}"; then
-			failed+=("$name")
+			failed+=("smoke test of $name")
 		fi
 		echo "    $((SECONDS - started)) s" >&2
 	done
+}
+
+# A failure on one architecture does not hide the results of the others:
+# failed collects them, and the script fails at the end.
+failed=()
+finish() {
 	if ((${#failed[@]} > 0)); then
-		die "smoke test failed for ${failed[*]}"
+		printf 'cross.sh: failed: %s\n' "${failed[@]}" >&2
+		exit 1
 	fi
 }
 
@@ -213,8 +224,12 @@ size) size_report ;;
 test)
 	cross_test
 	smoke
+	finish
 	;;
-smoke) smoke ;;
+smoke)
+	smoke
+	finish
+	;;
 *)
 	echo "usage: $0 build|size|test|smoke" >&2
 	exit 2
