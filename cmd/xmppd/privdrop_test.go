@@ -25,7 +25,7 @@ func TestPlanPrivileges(t *testing.T) {
 	if c, err := planPrivileges(&config.Config{AllowRoot: true}, 0); c != nil || err != nil {
 		t.Fatalf("root allowed: %v %v", c, err)
 	}
-	if _, err := planPrivileges(&config.Config{}, 0); err == nil || !strings.Contains(err.Error(), "option user 'xmppd'") || !strings.Contains(err.Error(), "allow_root '1'") {
+	if _, err := planPrivileges(&config.Config{File: "xmppd.uci"}, 0); err == nil || !strings.Contains(err.Error(), "option user 'xmppd'") || !strings.Contains(err.Error(), "allow_root '1'") {
 		t.Fatalf("root without user: %v", err)
 	}
 	if _, err := planPrivileges(&config.Config{User: "root"}, 0); err == nil || !strings.Contains(err.Error(), "is root") {

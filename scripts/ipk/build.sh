@@ -52,7 +52,7 @@ if [[ -n ${XMPPD_BIN:-} ]]; then
 	install -m 0755 "$XMPPD_BIN" "$data/usr/bin/xmppd"
 else
 	echo "building xmppd $version for $arch (${goenv[*]})" >&2
-	env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false \
+	env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false -tags nethttpomithttp2 \
 		-ldflags "-s -w -X xmppd/internal/version.Version=$version" -o "$data/usr/bin/xmppd" ./cmd/xmppd
 	chmod 0755 "$data/usr/bin/xmppd"
 fi
