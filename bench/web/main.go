@@ -64,6 +64,7 @@ func run(args []string) int {
 	window := fs.Int("window", 8, "msg: messages in flight per direction")
 	duration := fs.Duration("duration", 10*time.Second, "msg: measured phase")
 	warmup := fs.Duration("warmup", 2*time.Second, "msg: unmeasured phase before it")
+	admin := fs.String("admin", "", "idle: xmppd's admin socket, to sample the Go heap in use beside RSS")
 	timeout := fs.Duration("timeout", 5*time.Minute, "bound on the whole run")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -97,7 +98,7 @@ func run(args []string) int {
 		if steps[len(steps)-1] > *accounts {
 			return usage("the last step exceeds -accounts")
 		}
-		err = idle(ctx, o, *transport, steps, *inflight, *pid, *settle, r)
+		err = idle(ctx, o, *transport, steps, *inflight, *pid, *admin, *settle, r)
 	case "msg":
 		if *transport != "ws" {
 			return usage("-scenario msg is for -transport ws")
@@ -200,16 +201,21 @@ func closeAll(ss []session) {
 
 // idle opens sessions up to each step, lets the server settle and samples
 // its resident memory.
-func idle(ctx context.Context, o *opts, transport string, steps []int, inflight, pid int, settle time.Duration, r map[string]any) error {
+func idle(ctx context.Context, o *opts, transport string, steps []int, inflight, pid int, admin string, settle time.Duration, r map[string]any) error {
 	ss := make([]session, steps[len(steps)-1])
 	defer closeAll(ss)
 	cpu0, scpu0 := selfCPU(), procCPU(pid)
 	base := rssKiB(pid)
 	r["rss_base_kib"] = base
+	if heap0, g0 := adminHeap(admin); heap0 > 0 {
+		r["heap_base_bytes"], r["goroutines_base"] = heap0, g0
+	}
 	type step struct {
-		Sessions int     `json:"sessions"`
-		RSSKiB   int64   `json:"rss_kib"`
-		LoginSec float64 `json:"login_sec"`
+		Sessions   int     `json:"sessions"`
+		RSSKiB     int64   `json:"rss_kib"`
+		HeapBytes  int64   `json:"heap_bytes,omitempty"`
+		Goroutines int     `json:"goroutines,omitempty"`
+		LoginSec   float64 `json:"login_sec"`
 	}
 	var out []step
 	from := 0
@@ -225,7 +231,8 @@ func idle(ctx context.Context, o *opts, transport string, steps []int, inflight,
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		out = append(out, step{n, rssKiB(pid), login})
+		heap, g := adminHeap(admin)
+		out = append(out, step{n, rssKiB(pid), heap, g, login})
 		fmt.Fprintf(os.Stderr, "web: %s %d sessions: rss %d KiB\n", transport, n, out[len(out)-1].RSSKiB)
 		from = n
 	}
@@ -235,6 +242,9 @@ func idle(ctx context.Context, o *opts, transport string, steps []int, inflight,
 	if len(out) > 1 {
 		first := out[0]
 		r["bytes_per_session"] = (last.RSSKiB - first.RSSKiB) * 1024 / int64(last.Sessions-first.Sessions)
+		if first.HeapBytes > 0 && last.HeapBytes > 0 {
+			r["heap_bytes_per_session"] = (last.HeapBytes - first.HeapBytes) / int64(last.Sessions-first.Sessions)
+		}
 	}
 	r["settle_sec"] = settle.Seconds()
 	r["tool_cpu_sec"] = selfCPU() - cpu0
@@ -637,6 +647,33 @@ func (s *wsSession) next(ctx context.Context) ([]byte, error) {
 }
 
 // ---- /proc ----
+
+// adminHeap is the Go heap in use and the goroutines that xmppd's admin
+// socket reports; 0 without a socket or on failure.
+func adminHeap(path string) (heap int64, goroutines int) {
+	if path == "" {
+		return 0, 0
+	}
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		return 0, 0
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if json.NewEncoder(c).Encode(map[string]string{"cmd": "status"}) != nil {
+		return 0, 0
+	}
+	var resp struct {
+		Status struct {
+			HeapBytes  int64 `json:"heap_bytes"`
+			Goroutines int   `json:"goroutines"`
+		}
+	}
+	if json.NewDecoder(c).Decode(&resp) != nil {
+		return 0, 0
+	}
+	return resp.Status.HeapBytes, resp.Status.Goroutines
+}
 
 // rssKiB is VmRSS of pid, 0 without one.
 func rssKiB(pid int) int64 {

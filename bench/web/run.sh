@@ -161,6 +161,7 @@ one() { # one SERVER SCENARIO RUN
 	*) die "unknown scenario $sc" ;;
 	esac
 	start_server "$s"
+	[[ $s == xmppd && $sc == *-idle ]] && args+=(-admin "$WORK/xmppd/xmppd.sock")
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	line=$(timeout -k 5 "$RUN_TIMEOUT" "$WORK/bin/web" -url "http://127.0.0.1:$PORT" -pid "$PID" \
 		-timeout "$((RUN_TIMEOUT - 10))s" "${args[@]}") || log "$s $sc run $r failed"
