@@ -52,8 +52,11 @@ wait_port() {
 }
 
 xmppd_config() {
-	local d=$WORK/xmppd root=
+	local d=$WORK/xmppd root= mam=
 	[[ $(id -u) == 0 ]] && root=$'\n\t'"option allow_root '1'"
+	# MAM=off: no archive, as the Prosody configuration (no mod_mam); by
+	# default xmppd archives every chat message, as it ships.
+	[[ ${MAM:-default} == off ]] && mam=$'\n\t'"list modules_disabled 'mam'"
 	cat >"$d/xmppd.uci" <<EOF
 # Written by bench/web/run.sh.
 config xmppd 'main'
@@ -68,7 +71,7 @@ config xmppd 'main'
 
 config host 'localhost'
 	option domain 'localhost'
-	option enabled '1'
+	option enabled '1'$mam
 
 config module 'http'
 	option max_connections '20000'
@@ -168,7 +171,8 @@ one() { # one SERVER SCENARIO RUN
 	stop_server
 	[[ -n $line ]] || line='{"error":"no output"}'
 	jq -c --arg s "$s" --arg r "$r" --arg l "$load" --arg n "${PROSODY_NAGLE:-on}" \
-		'{server: $s, run: ($r | tonumber), loadavg: $l} + (if $s == "prosody" then {nagle: $n} else {} end) + .' <<<"$line" | tee -a "$WORK/results.jsonl"
+		--arg m "${MAM:-default}" \
+		'{server: $s, run: ($r | tonumber), loadavg: $l} + (if $s == "prosody" then {nagle: $n} else {mam: $m} end) + .' <<<"$line" | tee -a "$WORK/results.jsonl"
 }
 
 prepare
