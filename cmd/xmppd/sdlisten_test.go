@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,16 +24,8 @@ import (
 // would fail, as the socket holds it.
 func TestSocketActivation(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
+	ln, sock := passedSocket(t)
+	web, webSock := passedSocket(t)
 	addr := ln.Addr().String()
 	file := filepath.Join(dir, "xmppd.uci")
 	cfg := fmt.Sprintf(`config xmppd 'main'
@@ -44,14 +37,18 @@ config listener 'c2s'
 	option address '127.0.0.1'
 	option port '%d'
 	option tls 'starttls'
-`, dir, ln.Addr().(*net.TCPAddr).Port)
+config listener 'web'
+	option type 'http'
+	option address '127.0.0.1'
+	option port '%d'
+`, dir, ln.Addr().(*net.TCPAddr).Port, web.Addr().(*net.TCPAddr).Port)
 	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	d := xmppd(context.Background(), "", "serve", "-c", file)
-	d.ExtraFiles = []*os.File{sock}
-	d.Env = append(d.Env, "XMPPD_SET_LISTEN_PID=1", "LISTEN_FDS=1", "LISTEN_FDNAMES=c2s")
+	d.ExtraFiles = []*os.File{sock, webSock}
+	d.Env = append(d.Env, "XMPPD_SET_LISTEN_PID=1", "LISTEN_FDS=2", "LISTEN_FDNAMES=c2s:web")
 	log := &syncBuffer{}
 	d.Stderr = log
 	if err := d.Start(); err != nil {
@@ -59,7 +56,7 @@ config listener 'c2s'
 	}
 	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
 	waitLog(t, log, "msg=ready", 1)
-	if !strings.Contains(log.String(), "from_systemd=true") {
+	if strings.Count(log.String(), "from_systemd=true") != 2 {
 		t.Fatalf("the socket from systemd was not used:\n%s", log.String())
 	}
 	if strings.Contains(log.String(), "level=WARN") {
@@ -75,13 +72,47 @@ config listener 'c2s'
 	if got := c.wait(t, "id=p1"); !strings.Contains(got, "type=result") {
 		t.Fatalf("ping answered with %s", got)
 	}
-	// A reload keeps the listener; the socket stays the one systemd holds.
+	hostMeta := "http://" + web.Addr().String() + "/.well-known/host-meta"
+	getOK(t, hostMeta)
+	// A reload keeps the listeners; the sockets stay the ones systemd holds.
 	d.Process.Signal(syscall.SIGHUP)
 	waitLog(t, log, "msg=reloaded", 1)
 	killLogin(t, addr, "juliet")
+	getOK(t, hostMeta)
 	d.Process.Signal(syscall.SIGTERM)
 	if err := d.Wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, log.String())
+	}
+}
+
+// passedSocket opens a listening socket as systemd would pass it: the
+// port stays bound by the returned file alone.
+func passedSocket(t *testing.T) (net.Listener, *os.File) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return ln, f
+}
+
+// getOK fetches url and fails unless it answers 200.
+func getOK(t *testing.T, url string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
 }
 

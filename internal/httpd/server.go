@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"xmppd/internal/sdlisten"
 )
 
 // Options bound what one connection and one request may take.
@@ -194,7 +196,10 @@ func (s *Server) open(l Listener, opts Options) error {
 		tlsCfg = tlsCfg.Clone()
 		tlsCfg.NextProtos = []string{"http/1.1"}
 	}
-	ln, err := net.Listen("tcp", l.addr())
+	// A socket systemd holds (xmppd.socket) is taken instead of binding,
+	// so clients wait in its backlog while xmppd restarts.
+	inherited := sdlisten.Has(l.Name, l.addr())
+	ln, err := sdlisten.Listen(l.Name, "tcp", l.addr())
 	if err != nil {
 		return listenError(l, err)
 	}
@@ -202,7 +207,7 @@ func (s *Server) open(l Listener, opts Options) error {
 	s.sockets[l.key()] = sock
 	go sock.accept()
 	sock.serve(s.newHTTP(opts, tlsCfg), 0)
-	s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(), "tls", l.TLS)
+	s.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String(), "tls", l.TLS, "from_systemd", inherited)
 	return nil
 }
 

@@ -97,6 +97,10 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("chunked large body: %d", resp.StatusCode)
 	}
 
+	// The connections above close on the server's side a little later;
+	// until they have, a new one could be refused.
+	http.DefaultClient.CloseIdleConnections()
+	waitFor(t, func() bool { return s.Active() == 0 })
 	// Two idle connections fill the cap; the third reads why it is refused.
 	for range 2 {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -105,7 +109,6 @@ func TestLimits(t *testing.T) {
 		}
 		defer c.Close()
 	}
-	http.DefaultClient.CloseIdleConnections()
 	waitFor(t, func() bool { return s.Active() == 2 })
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {

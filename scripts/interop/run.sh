@@ -93,6 +93,7 @@ write_config() {
 			option data_dir '$work/data'
 			option admin_socket '$work/xmppd.sock'
 			option log_level 'debug'
+			option allow_root '1'
 			option c2s_resource_conflict 'kick_old'
 
 		config host 'localhost'

@@ -62,6 +62,7 @@ def setUpModule():
 	option data_dir '{work}/data'
 	option admin_socket '{work}/xmppd.sock'
 	option log_level 'debug'
+	option allow_root '1'
 	list modules_enabled 'register'
 
 config host 'localhost'
