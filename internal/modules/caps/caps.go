@@ -27,9 +27,11 @@ const EventResolved = "caps-resolved"
 // NSDiscoInfo is the namespace of disco#info (XEP-0030).
 const NSDiscoInfo = "http://jabber.org/protocol/disco#info"
 
-// maxWaiters bounds the sessions that wait on one verification string:
-// the first one is asked, and the others only if it fails to answer.
-const maxWaiters = 64
+// maxWaiters bounds the sessions kept in line to be asked for one
+// verification string: the first one is asked, and the next only if it
+// fails to answer. Sessions beyond it are not asked, but an answer still
+// resolves them.
+var maxWaiters = 64
 
 // Info is a verified feature set: what a client's disco#info said, which
 // every client announcing the same verification string shares. It is
@@ -77,6 +79,9 @@ func (i *Info) Wants(node string) bool {
 type sessionCaps struct {
 	key  string // hash + " " + ver
 	info atomic.Pointer[Info]
+	// failed: this session was asked for key and answered wrongly or not
+	// at all; the same presence again does not ask it again.
+	failed atomic.Bool
 }
 
 var sessKey = core.NewKey("caps")
@@ -102,7 +107,13 @@ type Caps struct {
 	mu      sync.Mutex
 	lru     *list.List // of *cacheEntry, most recently used first
 	byKey   map[string]*list.Element
-	pending map[string][]*core.Session // keys being asked, and who waits
+	pending map[string]*wait // keys being asked, and who waits
+}
+
+// wait is who waits for the answer about one verification string.
+type wait struct {
+	line []*core.Session // to be asked in turn, at most maxWaiters
+	more bool            // others wait beyond the line
 }
 
 type cacheEntry struct {
@@ -112,7 +123,7 @@ type cacheEntry struct {
 
 func newCaps(api *core.API, o options, queries, mismatches *core.Counter) *Caps {
 	return &Caps{api: api, opts: o, queries: queries, mismatches: mismatches,
-		lru: list.New(), byKey: map[string]*list.Element{}, pending: map[string][]*core.Session{}}
+		lru: list.New(), byKey: map[string]*list.Element{}, pending: map[string]*wait{}}
 }
 
 // For returns the capabilities cache of host h, or nil when the module is
@@ -200,26 +211,41 @@ func (c *Caps) onAvailable(ev *core.Event) bool {
 		return false
 	}
 	key := hash + " " + ch.Caps.Ver
-	if old, _ := s.Get(sessKey).(*sessionCaps); old != nil && old.key == key {
-		return false
+	st, _ := s.Get(sessKey).(*sessionCaps)
+	if st != nil && st.key == key {
+		if st.info.Load() != nil || st.failed.Load() {
+			return false // known, or this client's answer was wrong
+		}
+		// Still unknown (the string's query failed with others, or the
+		// cache was full): this presence tries again.
+	} else {
+		st = &sessionCaps{key: key}
+		s.Set(sessKey, st)
 	}
-	st := &sessionCaps{key: key}
-	s.Set(sessKey, st)
 	if info := c.lookup(key); info != nil {
-		st.info.Store(info)
-		c.resolved(s, info)
+		if st.info.CompareAndSwap(nil, info) {
+			c.resolved(s, info)
+		}
 		return false
 	}
 	c.mu.Lock()
-	waiters, asking := c.pending[key]
-	if !asking && len(c.pending) >= c.opts.cacheSize {
-		// So many unknown strings at once is a flood: these clients stay
-		// unknown until they send presence again.
-		c.mu.Unlock()
-		return false
+	w, asking := c.pending[key]
+	if !asking {
+		if len(c.pending) >= c.opts.cacheSize {
+			// So many unknown strings at once is a flood: these clients
+			// stay unknown until they send presence again.
+			c.mu.Unlock()
+			return false
+		}
+		w = &wait{}
+		c.pending[key] = w
 	}
-	if len(waiters) < maxWaiters {
-		c.pending[key] = append(waiters, s)
+	switch {
+	case slices.Contains(w.line, s):
+	case len(w.line) < maxWaiters:
+		w.line = append(w.line, s)
+	default:
+		w.more = true
 	}
 	c.mu.Unlock()
 	if !asking {
@@ -242,13 +268,15 @@ func (c *Caps) onGone(ev *core.Event) bool {
 func (c *Caps) ask(key, node, ver string) {
 	for {
 		c.mu.Lock()
-		waiters := c.pending[key]
-		if len(waiters) == 0 {
+		w := c.pending[key]
+		if w == nil || len(w.line) == 0 {
+			// Nobody left to ask; those beyond the line ask again with
+			// their next presence.
 			delete(c.pending, key)
 			c.mu.Unlock()
 			return
 		}
-		s := waiters[0]
+		s := w.line[0]
 		c.mu.Unlock()
 		var b stanza.Builder
 		b.Reset(nil).Start("query").Attr("xmlns", NSDiscoInfo).Attr("node", node+"#"+ver).End()
@@ -266,7 +294,9 @@ func (c *Caps) ask(key, node, ver string) {
 func (c *Caps) dropWaiter(key string, s *core.Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.pending[key] = slices.DeleteFunc(c.pending[key], func(x *core.Session) bool { return x == s })
+	if w := c.pending[key]; w != nil {
+		w.line = slices.DeleteFunc(w.line, func(x *core.Session) bool { return x == s })
+	}
 }
 
 // answered checks the answer of the session asked for key; a good one is
@@ -284,15 +314,27 @@ func (c *Caps) answered(key, node, ver string, asked *core.Session, answer *stan
 		}
 	}
 	if info == nil {
+		if st, _ := asked.Get(sessKey).(*sessionCaps); st != nil && st.key == key {
+			st.failed.Store(true)
+		}
 		c.dropWaiter(key, asked)
 		c.ask(key, node, ver)
 		return
 	}
 	c.store(key, info)
 	c.mu.Lock()
-	waiters := c.pending[key]
+	w := c.pending[key]
 	delete(c.pending, key)
 	c.mu.Unlock()
+	if w == nil {
+		return
+	}
+	waiters := w.line
+	if w.more {
+		// Rare (more than maxWaiters clients of one version announced it
+		// before the first answer): look for the others among all.
+		waiters = asked.Host.AllSessions()
+	}
 	for _, s := range waiters {
 		st, _ := s.Get(sessKey).(*sessionCaps)
 		if st == nil || st.key != key || !s.Bound() {

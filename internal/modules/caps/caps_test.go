@@ -3,7 +3,9 @@ package caps_test
 import (
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +169,88 @@ func TestMismatchNotCached(t *testing.T) {
 	aj, _ := jid.Parse(a.jid)
 	if _, ok := caps.For(s.Host("localhost")).Features(aj); ok {
 		t.Fatal("features of a mismatching answer were accepted")
+	}
+	// The same presence again (a status change) does not ask again.
+	a.send(t, capsPresence(exodusVer))
+	select {
+	case <-a.asks:
+		t.Fatal("a client that answered wrongly was asked again")
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestWaitersBeyondTheLine: clients that announce a version while its
+// query is out, more of them than are kept in line to be asked, all
+// learn their features from the one answer.
+func TestWaitersBeyondTheLine(t *testing.T) {
+	caps.SetMaxWaiters(t, 1)
+	s := xmpptest.Start(t, "")
+	info, ver := notifyInfo("urn:xmppd:line")
+	hold := make(chan struct{})
+	s.AddUser(t, "first", "pw")
+	first := loginHolding(t, s, "first", info, hold)
+	first.send(t, capsPresence(ver))
+	select {
+	case <-first.asks:
+	case <-time.After(timeout):
+		t.Fatal("the server did not ask for disco#info")
+	}
+	c := caps.For(s.Host("localhost"))
+	var others []*client
+	for i := range 3 {
+		user := fmt.Sprintf("other%d", i)
+		s.AddUser(t, user, "pw")
+		o := login(t, s, user, info)
+		o.send(t, capsPresence(ver))
+		others = append(others, o)
+	}
+	// The presences are handled before the first client answers.
+	for _, o := range others {
+		o.send(t, "<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>")
+		waitIn(t, o, "id=\"sync\"")
+		if _, ok := c.Features(mustJID(t, o.jid)); ok {
+			t.Fatal("resolved before the answer")
+		}
+	}
+	close(hold)
+	waitResolved(t, first.jid)
+	for _, o := range others {
+		deadline := time.Now().Add(timeout)
+		for !c.Wants(mustJID(t, o.jid), "urn:xmppd:line") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s beyond the line never resolved", o.jid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		select {
+		case <-o.asks:
+			t.Fatal("a client beyond the line was asked")
+		default:
+		}
+	}
+}
+
+func mustJID(t *testing.T, s string) jid.JID {
+	t.Helper()
+	j, err := jid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// waitIn waits for a stanza containing sub.
+func waitIn(t *testing.T, c *client, sub string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case raw := <-c.in:
+			if strings.Contains(raw, sub) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: nothing with %s", c.jid, sub)
+		}
 	}
 }

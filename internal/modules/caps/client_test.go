@@ -23,6 +23,7 @@ type client struct {
 	in   chan string
 	info string // the <query/> children it answers disco#info with
 	asks chan string
+	hold chan struct{} // when set, answers wait until it is closed
 }
 
 type rawTokens struct{ d *xml.Decoder }
@@ -31,8 +32,15 @@ func (r rawTokens) Token() (xml.Token, error) { return r.d.RawToken() }
 
 func login(t *testing.T, s *xmpptest.Server, user, info string) *client {
 	t.Helper()
+	return loginHolding(t, s, user, info, nil)
+}
+
+// loginHolding is login with a client that answers disco#info only once
+// hold is closed.
+func loginHolding(t *testing.T, s *xmpptest.Server, user, info string, hold chan struct{}) *client {
+	t.Helper()
 	sess, _ := s.Dial(t, user, "pw")
-	c := &client{jid: sess.LocalAddr().String(), sess: sess, in: make(chan string, 256), info: info, asks: make(chan string, 16)}
+	c := &client{jid: sess.LocalAddr().String(), sess: sess, in: make(chan string, 256), info: info, asks: make(chan string, 16), hold: hold}
 	go sess.Serve(xmpp.HandlerFunc(func(r xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 		var buf bytes.Buffer
 		e := xml.NewEncoder(&buf)
@@ -49,6 +57,9 @@ func login(t *testing.T, s *xmpptest.Server, user, info string) *client {
 			}
 			xml.Unmarshal(buf.Bytes(), &q)
 			c.asks <- q.Query.Node
+			if c.hold != nil {
+				<-c.hold
+			}
 			resp := "<iq type='result' id='" + attr(start, "id") + "' to='" + attr(start, "from") +
 				"'><query xmlns='http://jabber.org/protocol/disco#info' node='" + q.Query.Node + "'>" + c.info + "</query></iq>"
 			_, err := xmlstream.Copy(r, rawTokens{xml.NewDecoder(strings.NewReader(resp))})
