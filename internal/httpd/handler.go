@@ -39,7 +39,7 @@ func (s *Server) wrap(opts Options) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		s.log.Debug("request", "method", r.Method, "host", r.Host, "path", r.URL.Path, "status", status,
+		s.log.Debug("request", "method", r.Method, "http_host", r.Host, "path", r.URL.Path, "status", status,
 			"bytes", rec.n, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xmppd/internal/logring"
 )
 
 // testOpts are limits small enough to reach in a test.
@@ -277,4 +279,28 @@ func TestCORS(t *testing.T) {
 	if resp := do("GET", ""); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("no origin: %d %v", resp.StatusCode, resp.Header)
 	}
+}
+
+// TestRequestLogNamesNoXMPPHost: the request log gives the HTTP Host
+// header under a key of its own, so the admin UI's log view, which files
+// records by the XMPP host they name, does not take it for one.
+func TestRequestLogNamesNoXMPPHost(t *testing.T) {
+	ring := logring.New(16)
+	log := slog.New(logring.NewHandler(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}), ring))
+	s := New(echo, log, nil)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	port := freeAddr(t)
+	if err := s.Apply(testOpts, []Listener{{Name: "web", Address: "127.0.0.1", Port: port}}); err != nil {
+		t.Fatal(err)
+	}
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/x", port))
+	for _, r := range ring.Records(slog.LevelDebug, "") {
+		if r.Msg == "request" {
+			if r.Host != "" || !strings.Contains(r.Attrs, "http_host=127.0.0.1:") {
+				t.Fatalf("request record: host %q, attrs %q", r.Host, r.Attrs)
+			}
+			return
+		}
+	}
+	t.Fatal("no request record")
 }
