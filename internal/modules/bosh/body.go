@@ -210,7 +210,7 @@ func terminateBody(condition, text string, out []byte) []byte {
 // inside <body/> it must say so itself (XEP-0206 §5), so a message,
 // presence or iq without an xmlns of its own gets one.
 func appendQualified(dst, p []byte) []byte {
-	n := nameEnd(p)
+	n := stanza.TagNameEnd(p)
 	if n == 0 {
 		return append(dst, p...)
 	}
@@ -219,60 +219,10 @@ func appendQualified(dst, p []byte) []byte {
 	default:
 		return append(dst, p...)
 	}
-	if hasXMLNS(p[n:]) {
+	if stanza.TagHasAttr(p[n:], "xmlns") {
 		return append(dst, p...)
 	}
 	dst = append(dst, p[:n]...)
 	dst = append(dst, " xmlns='"+stanza.NSClient+"'"...)
 	return append(dst, p[n:]...)
-}
-
-// nameEnd returns where the element name of the start tag at p's start
-// ends (0 when p is no start tag).
-func nameEnd(p []byte) int {
-	if len(p) < 2 || p[0] != '<' {
-		return 0
-	}
-	for i := 1; i < len(p); i++ {
-		switch p[i] {
-		case ' ', '\t', '\r', '\n', '/', '>':
-			return i
-		}
-	}
-	return 0
-}
-
-// hasXMLNS reports whether the attributes of a start tag (p starts right
-// after its name) declare the default namespace.
-func hasXMLNS(p []byte) bool {
-	i := 0
-	for i < len(p) {
-		for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
-			i++
-		}
-		if i >= len(p) || p[i] == '>' || p[i] == '/' {
-			return false
-		}
-		start := i
-		for i < len(p) && p[i] != '=' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n' {
-			i++
-		}
-		name := p[start:i]
-		for i < len(p) && p[i] != '\'' && p[i] != '"' {
-			i++
-		}
-		if i >= len(p) {
-			return false
-		}
-		q := p[i]
-		i++
-		for i < len(p) && p[i] != q {
-			i++
-		}
-		i++
-		if string(name) == "xmlns" {
-			return true
-		}
-	}
-	return false
 }

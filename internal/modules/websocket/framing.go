@@ -57,18 +57,18 @@ func appendError(dst []byte, condition, text string) []byte {
 // without an xmlns gets jabber:client, and a stream:features or
 // stream:error gets the stream prefix.
 func appendFramed(dst, p []byte) []byte {
-	n := nameEnd(p)
+	n := stanza.TagNameEnd(p)
 	if n == 0 {
 		return append(dst, p...)
 	}
 	var decl string
 	switch name := string(p[1:n]); {
 	case name == "message" || name == "presence" || name == "iq":
-		if !hasAttr(p[n:], "xmlns") {
+		if !stanza.TagHasAttr(p[n:], "xmlns") {
 			decl = " xmlns='" + stanza.NSClient + "'"
 		}
 	case len(name) > 7 && name[:7] == "stream:":
-		if !hasAttr(p[n:], "xmlns:stream") {
+		if !stanza.TagHasAttr(p[n:], "xmlns:stream") {
 			decl = " xmlns:stream='" + stanza.NSStream + "'"
 		}
 	}
@@ -79,54 +79,3 @@ func appendFramed(dst, p []byte) []byte {
 	dst = append(dst, decl...)
 	return append(dst, p[n:]...)
 }
-
-// nameEnd returns where the element name of the start tag at p's start
-// ends (0 when p is no start tag).
-func nameEnd(p []byte) int {
-	if len(p) < 2 || p[0] != '<' {
-		return 0
-	}
-	for i := 1; i < len(p); i++ {
-		switch p[i] {
-		case ' ', '\t', '\r', '\n', '/', '>':
-			return i
-		}
-	}
-	return 0
-}
-
-// hasAttr reports whether the attributes of a start tag (p starts right
-// after its name) include name.
-func hasAttr(p []byte, name string) bool {
-	i := 0
-	for i < len(p) {
-		for i < len(p) && isSpace(p[i]) {
-			i++
-		}
-		if i >= len(p) || p[i] == '>' || p[i] == '/' {
-			return false
-		}
-		start := i
-		for i < len(p) && p[i] != '=' && !isSpace(p[i]) && p[i] != '>' {
-			i++
-		}
-		if string(p[start:i]) == name {
-			return true
-		}
-		for i < len(p) && p[i] != '\'' && p[i] != '"' && p[i] != '>' {
-			i++
-		}
-		if i >= len(p) || p[i] == '>' {
-			return false
-		}
-		q := p[i]
-		i++
-		for i < len(p) && p[i] != q {
-			i++
-		}
-		i++
-	}
-	return false
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

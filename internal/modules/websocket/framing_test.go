@@ -3,6 +3,7 @@ package websocket
 import (
 	"testing"
 
+	"xmppd/internal/stanza"
 	"xmppd/internal/stream"
 )
 
@@ -61,7 +62,7 @@ func FuzzAppendFramed(f *testing.F) {
 		if len(got) < len(s) {
 			t.Fatalf("appendFramed(%q) lost bytes: %q", s, got)
 		}
-		n := nameEnd([]byte(s))
+		n := stanza.TagNameEnd([]byte(s))
 		if got[:n] != s[:n] || got[len(got)-(len(s)-n):] != s[n:] {
 			t.Fatalf("appendFramed(%q) = %q changes more than a declaration", s, got)
 		}
