@@ -63,13 +63,7 @@ func (srv *Server) RouteFrom(from jid.JID, st *stanza.Stanza) {
 	ev := &w.ev
 	*ev = Event{Stanza: st, From: from, Host: src}
 	srv.route(ev, w, src)
-	for i, t := range w.touched {
-		if l := t.Link(); l != nil {
-			l.Flush()
-		}
-		w.touched[i] = nil
-	}
-	w.touched = w.touched[:0]
+	w.flushTouched()
 	putWork(w)
 }
 

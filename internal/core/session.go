@@ -70,6 +70,49 @@ type work struct {
 	key     []byte
 	scratch []byte
 	touched []*Session
+	// touchedSet indexes touched once a fan-out makes it long, so that
+	// marking a session stays cheap with a thousand recipients.
+	touchedSet map[*Session]struct{}
+}
+
+// maxTouchedScan is the length of touched up to which it is searched
+// rather than indexed.
+const maxTouchedScan = 32
+
+// touch adds t to the sessions to flush at the end of the batch, once.
+func (w *work) touch(t *Session) {
+	if w.touchedSet != nil {
+		if _, ok := w.touchedSet[t]; ok {
+			return
+		}
+		w.touchedSet[t] = struct{}{}
+	} else {
+		for _, x := range w.touched {
+			if x == t {
+				return
+			}
+		}
+		if len(w.touched) == maxTouchedScan {
+			w.touchedSet = make(map[*Session]struct{}, 2*maxTouchedScan)
+			for _, x := range w.touched {
+				w.touchedSet[x] = struct{}{}
+			}
+			w.touchedSet[t] = struct{}{}
+		}
+	}
+	w.touched = append(w.touched, t)
+}
+
+// flushTouched flushes the links of the sessions the batch wrote to.
+func (w *work) flushTouched() {
+	for i, t := range w.touched {
+		if l := t.Link(); l != nil {
+			l.Flush()
+		}
+		w.touched[i] = nil
+	}
+	w.touched = w.touched[:0]
+	w.touchedSet = nil // rare and big: not kept in the pool
 }
 
 var works = sync.Pool{New: func() any { return new(work) }}
@@ -225,6 +268,19 @@ func (s *Session) SendFor(origin *Session, p []byte) {
 	s.out(nil, p, s != origin)
 }
 
+// SendWithin passes p down s's outbound path on behalf of origin, the
+// session whose input is being handled: the flush waits until origin's
+// read has been processed, so a fan-out that one read causes (a burst of
+// publishes) reaches each recipient in one write. Only the goroutine
+// serving origin's input may call it; origin nil writes at once, as Send.
+func (s *Session) SendWithin(origin *Session, p []byte) {
+	if origin == nil {
+		s.Send(p)
+		return
+	}
+	s.out(origin, p, false)
+}
+
 // sendBatched queues p for s on behalf of origin while the router works
 // through origin's input: the flush waits until the batch ends
 // (FlushTouched), so one writev carries everything the batch produced for
@@ -289,13 +345,7 @@ func (s *Session) emit(batch *Session, p []byte, flush bool) {
 	if batch == nil || batch == s {
 		return
 	}
-	w := batch.work()
-	for _, t := range w.touched {
-		if t == s {
-			return
-		}
-	}
-	w.touched = append(w.touched, s)
+	batch.work().touch(s)
 }
 
 // isStanza reports whether p is a message, presence or iq: stream-level
@@ -318,15 +368,7 @@ func isStanza(p []byte) bool {
 // FlushTouched flushes every session that received stanzas while this
 // session's input was being processed; the transport calls it once per read.
 func (s *Session) FlushTouched() {
-	w := s.w
-	if w == nil {
-		return
+	if s.w != nil {
+		s.w.flushTouched()
 	}
-	for i, t := range w.touched {
-		if l := t.Link(); l != nil {
-			l.Flush()
-		}
-		w.touched[i] = nil
-	}
-	w.touched = w.touched[:0]
 }

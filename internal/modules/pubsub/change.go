@@ -62,7 +62,7 @@ func (m *Module) RetractPEP(account jid.JID, node, id string) (found bool, err e
 	if err != nil || !found {
 		return found, err
 	}
-	m.broadcast(f, n, newRetractEvent(f, n, id))
+	m.broadcast(nil, f, n, newRetractEvent(f, n, id))
 	return true, nil
 }
 

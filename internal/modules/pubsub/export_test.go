@@ -20,5 +20,5 @@ func FanoutFunc(h *core.Host, subscribers []string) (func(), error) {
 	}
 	it := storage.NodeItem{ID: "current", Publisher: "pub@" + h.Name,
 		Payload: []byte("<load xmlns='urn:xmppd:monitor'><avg1>0.42</avg1></load>")}
-	return func() { m.broadcast(f, n, newItemEvent(f, n, it, nil)) }, nil
+	return func() { m.broadcast(nil, f, n, newItemEvent(f, n, it, nil)) }, nil
 }

@@ -101,7 +101,7 @@ func (m *Module) PublishPEPOptions(account jid.JID, node, id string, payload []b
 		return "", err
 	}
 	m.published.Inc()
-	m.broadcast(f, n, newItemEvent(f, n, it, el))
+	m.broadcast(nil, f, n, newItemEvent(f, n, it, el))
 	return id, nil
 }
 

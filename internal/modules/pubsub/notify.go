@@ -88,13 +88,15 @@ func closeTag(ev []byte) []byte {
 // into: the link copies what it queues, so one buffer serves a broadcast.
 var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// sendTo writes ev to session s at once.
-func (m *Module) sendTo(s *core.Session, ev *event) {
+// sendTo writes ev to session s: at once, or with the other output of
+// origin's read when the notification is that read's doing (origin nil:
+// a timer's or an API call's).
+func (m *Module) sendTo(origin, s *core.Session, ev *event) {
 	bp := sendBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], ev.head...)
 	buf = xml.AppendEscapedAttr(buf, s.JID.String())
 	buf = append(buf, ev.tail...)
-	s.Send(buf)
+	s.SendWithin(origin, buf)
 	*bp = buf[:0]
 	sendBufs.Put(bp)
 	m.notified.Inc()
@@ -104,8 +106,10 @@ func (m *Module) sendTo(s *core.Session, ev *event) {
 // subscribers (each once, through its filter and interval), and for PEP
 // the account's own resources and contacts with a presence subscription
 // whose caps ask for the node (XEP-0163 §4.3.1). Sessions' output queues
-// never block, so a slow subscriber costs the publisher nothing.
-func (m *Module) broadcast(f face, n *node, ev *event) {
+// never block, so a slow subscriber costs the publisher nothing. origin is
+// the session whose read caused ev, or nil; a burst of publishes in one
+// read reaches each subscriber in one write.
+func (m *Module) broadcast(origin *core.Session, f face, n *node, ev *event) {
 	n.mu.Lock()
 	subs := make([]*subscription, 0, len(n.subs))
 	for _, s := range n.subs {
@@ -139,7 +143,7 @@ func (m *Module) broadcast(f face, n *node, ev *event) {
 		}
 		if j.Resource() != "" {
 			if s := h.Session(j); s != nil && s.Available() {
-				m.deliver(n, ev, s, sub, nodeInterval)
+				m.deliver(origin, n, ev, s, sub, nodeInterval)
 			}
 			continue
 		}
@@ -152,7 +156,7 @@ func (m *Module) broadcast(f face, n *node, ev *event) {
 					return // its own full-JID subscription covers it
 				}
 			}
-			m.deliver(n, ev, s, sub, nodeInterval)
+			m.deliver(origin, n, ev, s, sub, nodeInterval)
 		})
 	}
 	if !f.pep {
@@ -161,7 +165,7 @@ func (m *Module) broadcast(f face, n *node, ev *event) {
 	// Presence-based delivery: the account itself, then its contacts.
 	wants := func(s *core.Session) {
 		if s.Available() && caps.Of(s).Wants(n.name) && !explicit(s) {
-			m.deliver(n, ev, s, nil, nodeInterval)
+			m.deliver(origin, n, ev, s, nil, nodeInterval)
 		}
 	}
 	m.host.Sessions(f.jid.Local(), wants)
@@ -210,7 +214,7 @@ func (m *Module) rosterGroupOK(n *node, groups []string) bool {
 
 // deliver sends ev to s through sub's filter and interval (sub nil: a
 // presence-based recipient, with the node's interval only).
-func (m *Module) deliver(n *node, ev *event, s *core.Session, sub *subscription, nodeInterval time.Duration) {
+func (m *Module) deliver(origin *core.Session, n *node, ev *event, s *core.Session, sub *subscription, nodeInterval time.Duration) {
 	interval := nodeInterval
 	if sub != nil {
 		if ev.item && sub.filter != nil && !sub.filter.match(ev.fieldsOf()) {
@@ -221,10 +225,10 @@ func (m *Module) deliver(n *node, ev *event, s *core.Session, sub *subscription,
 		}
 	}
 	if interval <= 0 || !ev.item {
-		m.sendTo(s, ev)
+		m.sendTo(origin, s, ev)
 		return
 	}
-	m.pace(n, ev, s, interval)
+	m.pace(origin, n, ev, s, interval)
 }
 
 // pacer coalesces one recipient's notifications of one node: at most one
@@ -239,7 +243,7 @@ type pacer struct {
 // maxPacers bounds the coalescing state of one node.
 const maxPacers = 1 << 14
 
-func (m *Module) pace(n *node, ev *event, s *core.Session, interval time.Duration) {
+func (m *Module) pace(origin *core.Session, n *node, ev *event, s *core.Session, interval time.Duration) {
 	full := s.JID.String()
 	now := time.Now()
 	n.mu.Lock()
@@ -250,7 +254,7 @@ func (m *Module) pace(n *node, ev *event, s *core.Session, interval time.Duratio
 	if p == nil {
 		if len(n.pacers) >= maxPacers {
 			n.mu.Unlock()
-			m.sendTo(s, ev)
+			m.sendTo(origin, s, ev)
 			return
 		}
 		p = &pacer{}
@@ -259,7 +263,7 @@ func (m *Module) pace(n *node, ev *event, s *core.Session, interval time.Duratio
 	if p.timer == nil && now.Sub(p.last) >= interval {
 		p.last = now
 		n.mu.Unlock()
-		m.sendTo(s, ev)
+		m.sendTo(origin, s, ev)
 		return
 	}
 	if p.pending != nil {
@@ -291,6 +295,6 @@ func (m *Module) fire(n *node, full string, p *pacer, interval time.Duration) {
 	p.timer = time.AfterFunc(interval, func() { m.fire(n, full, p, interval) })
 	n.mu.Unlock()
 	if s := m.sessionOf(full); s != nil {
-		m.sendTo(s, ev)
+		m.sendTo(nil, s, ev)
 	}
 }

@@ -156,7 +156,7 @@ func (m *Module) publish(r *request) {
 	b.Reset(nil).Start("pubsub").Attr("xmlns", NS).Start("publish").Attr("node", name).
 		Start("item").Attr("id", id).End().End().End()
 	m.api.Result(r.ev, b.Bytes())
-	m.broadcast(r.f, n, newItemEvent(r.f, n, it, payload))
+	m.broadcast(r.ev.Origin, r.f, n, newItemEvent(r.f, n, it, payload))
 	m.changed(r, &Change{Node: n.name, Published: toItem(it)})
 }
 
@@ -225,7 +225,7 @@ func (m *Module) retract(r *request) {
 	m.api.Result(r.ev, nil)
 	notify, _ := parseBool(r.op.Attr("notify"))
 	if notify || cfg.notifyRetract {
-		m.broadcast(r.f, n, newRetractEvent(r.f, n, id))
+		m.broadcast(r.ev.Origin, r.f, n, newRetractEvent(r.f, n, id))
 	}
 	m.changed(r, &Change{Node: n.name, Retracted: id})
 }
@@ -362,7 +362,7 @@ func (m *Module) purge(r *request) {
 		return
 	}
 	m.api.Result(r.ev, nil)
-	m.broadcast(r.f, n, newNodeEvent(r.f, n, "purge", ""))
+	m.broadcast(r.ev.Origin, r.f, n, newNodeEvent(r.f, n, "purge", ""))
 	m.changed(r, &Change{Node: n.name, Purged: true})
 }
 
@@ -393,7 +393,7 @@ func (m *Module) deleteNode(r *request) {
 	notify := n.cfg.notifyDelete
 	n.mu.Unlock()
 	if notify {
-		m.broadcast(r.f, n, newNodeEvent(r.f, n, "delete", redirect))
+		m.broadcast(r.ev.Origin, r.f, n, newNodeEvent(r.f, n, "delete", redirect))
 	}
 	n.stopPacers()
 	m.changed(r, &Change{Node: n.name, Deleted: true})

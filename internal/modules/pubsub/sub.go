@@ -399,5 +399,5 @@ func (m *Module) sendLast(f face, n *node, s *core.Session, sub *subscription) {
 	// XEP-0060 §12.8: a delayed item says when it was published.
 	ev.tail = append(ev.tail[:len(ev.tail)-len("</message>")],
 		"<delay xmlns='urn:xmpp:delay' stamp='"+it.When.UTC().Format(time.RFC3339)+"'/></message>"...)
-	m.sendTo(s, ev)
+	m.sendTo(nil, s, ev)
 }
