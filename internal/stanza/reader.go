@@ -3,6 +3,7 @@ package stanza
 import (
 	"bytes"
 	"errors"
+	"sync"
 
 	"xmppd/internal/xml"
 )
@@ -242,6 +243,11 @@ func (r *Reader) Unpark(p []byte) error {
 	return r.tz.Unpark(p)
 }
 
+// reparsers are the Readers Reparse lends: the bytes are the server's
+// own, already within the stanza limit they were read under, so the
+// limit here only has to be large.
+var reparsers = sync.Pool{New: func() any { return NewReader(xml.Limits{MaxStanzaBytes: 1 << 30}) }}
+
 // Reparse reads back one stanza that was serialized in default namespace
 // space (as AppendWithAddrs writes it), for stanzas kept as bytes.
 func Reparse(raw []byte, space string) (*Stanza, error) {
@@ -249,9 +255,11 @@ func Reparse(raw []byte, space string) (*Stanza, error) {
 	window = append(window, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='"...)
 	window = xml.AppendEscapedAttr(window, space)
 	window = append(append(window, "'>"...), raw...)
-	// The limit covers the header too: the tokenizer counts a stanza's
-	// bytes from the start of the window it was given.
-	r := NewReader(xml.Limits{MaxStanzaBytes: len(window) + 1})
+	r := reparsers.Get().(*Reader)
+	defer func() {
+		r.Reset()
+		reparsers.Put(r)
+	}()
 	for {
 		ev, err := r.Next(window)
 		switch {

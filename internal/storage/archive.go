@@ -146,9 +146,17 @@ func (s *store) claimKey(b []byte, us int64) (suffix [suffixLen]byte, skew int64
 	st := &archiveStripes[i]
 	st.Lock()
 	defer st.Unlock()
-	last, ok, err := s.lastKey(b)
-	if err != nil {
-		return suffix, 0, c, err
+	newest := s.db.newest[i]
+	cached := newest[string(b)]
+	var last [suffixLen]byte
+	ok := cached != nil
+	if ok {
+		last = *cached
+	} else {
+		last, ok, err = s.lastKey(b)
+		if err != nil {
+			return suffix, 0, c, err
+		}
 	}
 	if held, ok2 := st.highest(h); ok2 && (!ok || bytes.Compare(held[:], last[:]) > 0) {
 		last, ok = held, true
@@ -164,8 +172,24 @@ func (s *store) claimKey(b []byte, us int64) (suffix [suffixLen]byte, skew int64
 	}
 	appendSuffix(suffix[:0], t, seq)
 	st.hold(h, suffix)
+	// Remembered before the commit: should it fail, the next key is
+	// only higher than it had to be, which keeps the order.
+	if cached != nil {
+		*cached = suffix
+	} else {
+		if newest == nil || len(newest) >= maxNewestPerStripe {
+			newest = make(map[string]*[suffixLen]byte)
+			s.db.newest[i] = newest
+		}
+		v := suffix
+		newest[string(b)] = &v
+	}
 	return suffix, t - us, claim{stripe: i, h: h}, nil
 }
+
+// maxNewestPerStripe bounds the users whose newest archive key a DB
+// remembers in one lock stripe; past it the stripe starts afresh.
+const maxNewestPerStripe = 32
 
 // lastKey returns the key suffix of the newest item under the prefix p, with
 // one seek from the end of the user's items (the count sorts after them).

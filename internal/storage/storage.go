@@ -102,6 +102,11 @@ type DB struct {
 
 	closeMu sync.Mutex
 	closed  atomic.Bool
+
+	// newest remembers each archive user's newest key, per lock stripe
+	// and guarded by that stripe's lock, so that an append need not seek
+	// the end of the user's items on disk.
+	newest [lockStripes]map[string]*[suffixLen]byte
 }
 
 // openDirs catches a second Open of the same directory in this process:

@@ -570,6 +570,28 @@ func TestPrefs(t *testing.T) {
 	}
 }
 
+// TestPrefsGoWithTheAccount: an account deleted and registered again
+// starts with the default preferences, not the old account's 'never'.
+func TestPrefsGoWithTheAccount(t *testing.T) {
+	s := start(t, "")
+	romeo := login(t, s, "romeo")
+	if cond := romeo.iq(t, "<iq type='set'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>", nil); cond != "" {
+		t.Fatal(cond)
+	}
+	romeo.sess.Close()
+	if err := s.Accounts.Delete("localhost", "romeo"); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser(t, "romeo", "pw")
+	romeo = login(t, s, "romeo")
+	juliet := login(t, s, "juliet")
+	juliet.send(t, "<message to='romeo@localhost' type='chat'><body>kept</body></message>")
+	romeo.next(t)
+	if p := romeo.query(t, "", ""); p.bodies() != "kept" {
+		t.Fatalf("the new account's archive: %q", p.bodies())
+	}
+}
+
 // TestRosterPolicy: with default 'roster', messages with a contact are
 // archived and others are not.
 func TestRosterPolicy(t *testing.T) {

@@ -6,6 +6,7 @@
 package mam
 
 import (
+	"sync"
 	"time"
 
 	"xmppd/internal/config"
@@ -82,16 +83,26 @@ type Module struct {
 	store core.Archive
 	prefs core.KeyVal
 
+	// known caches users' preferences, read for every message archived;
+	// users without any are cached too, as the default.
+	knownMu  sync.Mutex
+	known    map[string]prefsRecord
+	knownGen uint64 // counts sets and forgets, so a slow read cannot cache a stale record
+
 	archived, queries, expired *core.Counter
 }
+
+// maxKnownPrefs bounds the preferences cached; past it the cache starts
+// afresh.
+const maxKnownPrefs = 1024
 
 // Load opens the stores, hooks archiving on both sides of a message and
 // the archive's iqs, and starts the expiry job.
 func (m *Module) Load(api *core.API) error {
 	m.api, m.host = api, api.Host()
 	m.opts = readOptions(api.Options())
-	// Durable by default: a client told a message was archived (it got
-	// the stanza-id) may rely on finding it after a power cut.
+	// Not synced unless option durable says so: on flash, a sync per
+	// message costs wear and milliseconds (README.md).
 	m.store = api.Archive("mam", m.opts.durable)
 	m.prefs = api.KeyVal("mam_prefs", true)
 	m.archived = api.Counter("archived", "messages stored in archives (each party's copy counts)")
@@ -118,6 +129,14 @@ func (m *Module) Load(api *core.API) error {
 		api.Hook(core.IQEvent(t, NS, "prefs"), core.PriorityModule, m.onPrefs)
 		api.Hook(core.IQEvent(t, NS, "metadata"), core.PriorityModule, m.onMetadata)
 	}
+
+	// A name registered again must not inherit its old preferences.
+	api.Hook(core.EventAccountDeleted, core.PriorityModule, func(ev *core.Event) bool {
+		if user, ok := ev.Data.(string); ok {
+			m.forgetPrefs(user)
+		}
+		return false
+	})
 
 	if m.opts.expires > 0 {
 		api.Every(expiryInterval(m.opts.expires), m.expire)

@@ -89,12 +89,51 @@ func readList(b []byte) ([]string, []byte, error) {
 // loadPrefs returns user's preferences, the module's default when the user
 // set none.
 func (m *Module) loadPrefs(user string) (prefsRecord, error) {
-	p := prefsRecord{Default: m.opts.policy}
+	m.knownMu.Lock()
+	p, ok := m.known[user]
+	gen := m.knownGen
+	m.knownMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p = prefsRecord{Default: m.opts.policy}
 	found, err := m.prefs.Get(user, &p)
-	if err != nil || !found {
+	if err != nil {
 		return prefsRecord{Default: m.opts.policy}, err
 	}
+	if !found {
+		p = prefsRecord{Default: m.opts.policy}
+	}
+	m.knownMu.Lock()
+	if m.knownGen == gen {
+		// No set or forget since the read: what it found is current.
+		m.cache(user, p)
+	}
+	m.knownMu.Unlock()
 	return p, nil
+}
+
+// remember caches user's preferences; the lists are never changed in
+// place, so the cached record can share them.
+func (m *Module) remember(user string, p prefsRecord) {
+	m.knownMu.Lock()
+	defer m.knownMu.Unlock()
+	m.knownGen++
+	m.cache(user, p)
+}
+
+func (m *Module) cache(user string, p prefsRecord) {
+	if m.known == nil || len(m.known) >= maxKnownPrefs {
+		m.known = make(map[string]prefsRecord)
+	}
+	m.known[user] = p
+}
+
+func (m *Module) forgetPrefs(user string) {
+	m.knownMu.Lock()
+	defer m.knownMu.Unlock()
+	m.knownGen++
+	delete(m.known, user)
 }
 
 // wanted reports whether user's preferences archive a message with the
@@ -163,9 +202,12 @@ func (m *Module) onPrefs(ev *core.Event) bool {
 			return true
 		}
 		if err := m.prefs.Set(user, &p); err != nil {
+			// Whether the write took is unknown: read it again next time.
+			m.forgetPrefs(user)
 			m.storeError(ev, err)
 			return true
 		}
+		m.remember(user, p)
 		m.api.Result(ev, appendPrefs(nil, &p))
 	}
 	return true
