@@ -71,11 +71,13 @@ func TestCopies(t *testing.T) {
 	}
 	a3.None(t, "copy without carbons enabled", anyMessage)
 
-	a1.Send(t, "<message to='bob@localhost' type='chat' id='s1'><body>hi bob</body></message>")
+	a1.Send(t, "<message to='bob@localhost' type='chat' id='s1'><body>hi bob</body><x xmlns='urn:xmppd:test'><y a='1'/></x></message>")
 	b.Next(t, "alice's message", func(n *node) bool { return anyMessage(n) && n.Attr("id") == "s1" })
 	c = a2.Next(t, "sent carbon", carbon("sent", "hi bob"))
 	if f := forwarded(&c, "sent"); f.Attr("from") != a1.JID || f.Attr("to") != "bob@localhost" {
 		t.Errorf("forwarded message %+v", f)
+	} else if y := f.Child("urn:xmppd:test", "x").Child("urn:xmppd:test", "y"); y == nil || y.Attr("a") != "1" {
+		t.Errorf("the extension lost its namespace or attributes: %+v", f)
 	}
 	a1.None(t, "copy to the sender", anyMessage)
 	a3.None(t, "copy without carbons enabled", anyMessage)

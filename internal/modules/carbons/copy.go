@@ -116,16 +116,19 @@ func eligible(st *stanza.Stanza) bool {
 func (m *Module) send(origin *core.Session, targets []*core.Session, dir string, st *stanza.Stanza, from string) {
 	// The copy is a whole message in jabber:client inside the wrapper, so
 	// it is serialized from a tree rather than spliced as bytes: a stanza
-	// that relied on its stream's default namespace gets it declared.
-	inner, err := stanza.Reparse(st.AppendStamped(nil, from), stanza.NSClient)
+	// that relied on its stream's default namespace (or a prefix its
+	// stream header bound) gets it declared. eligible parsed the tree.
+	tree, err := st.Tree()
 	if err != nil {
 		return
 	}
-	tree, err := inner.Tree()
-	if err != nil {
-		return
+	inner := *tree
+	inner.Attrs = append(make([]stanza.Attr, 0, len(tree.Attrs)+1), tree.Attrs...)
+	inner.SetAttr("from", from)
+	if inner.Space == "" {
+		inner.Space = stanza.NSClient
 	}
-	fwd := tree.AppendXML(nil, NSForward)
+	fwd := inner.AppendXML(nil, NSForward)
 	bare := targets[0].JID.Bare().String()
 	var b stanza.Builder
 	for _, t := range targets {
@@ -134,7 +137,9 @@ func (m *Module) send(origin *core.Session, targets []*core.Session, dir string,
 			b.AttrBytes("type", typ)
 		}
 		b.Start(dir).Attr("xmlns", NS).Start("forwarded").Attr("xmlns", NSForward).Raw(fwd)
-		t.SendFor(origin, b.Bytes())
+		// With the read's other output, as the message itself is
+		// delivered: one write per session for a burst of messages.
+		t.SendWithin(origin, b.Bytes())
 		m.copies.Inc()
 	}
 }
