@@ -74,7 +74,12 @@ type Module struct {
 	// write the difference, and two at once would each miss the other's.
 	locks [64]sync.Mutex
 
-	checked sync.Map // localpart → true once the account's old fragment was looked for
+	// checked holds the localparts whose old fragment was looked for:
+	// the answer is on disk too (the import marks it), so this only
+	// saves a read per login, and is bounded rather than grow with every
+	// account that ever logged in.
+	checkedMu sync.Mutex
+	checked   map[string]struct{}
 
 	served, converted, imported, refused *core.Counter
 }
@@ -99,6 +104,14 @@ func (m *Module) Load(api *core.API) error {
 	api.Hook(core.IQEvent(core.TargetSelf, nsPrivate, "query"), priorityConvert, m.onPrivate)
 	api.Hook(pubsub.EventPEPChanged, core.PriorityModule, m.onPEPChanged)
 	api.Hook(core.EventResourceBind, core.PriorityModule, m.onBind)
+	api.Hook(core.EventAccountDeleted, core.PriorityModule, func(ev *core.Event) bool {
+		if user, ok := ev.Data.(string); ok {
+			m.checkedMu.Lock()
+			delete(m.checked, user)
+			m.checkedMu.Unlock()
+		}
+		return false
+	})
 	return nil
 }
 
@@ -129,3 +142,22 @@ func (m *Module) account(user string) (jid.JID, error) {
 }
 
 var _ core.Module = (*Module)(nil)
+
+// maxChecked bounds the checked set; past it the set starts afresh.
+const maxChecked = 1024
+
+func (m *Module) isChecked(user string) bool {
+	m.checkedMu.Lock()
+	defer m.checkedMu.Unlock()
+	_, ok := m.checked[user]
+	return ok
+}
+
+func (m *Module) markChecked(user string) {
+	m.checkedMu.Lock()
+	defer m.checkedMu.Unlock()
+	if m.checked == nil || len(m.checked) >= maxChecked {
+		m.checked = make(map[string]struct{})
+	}
+	m.checked[user] = struct{}{}
+}

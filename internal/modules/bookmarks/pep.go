@@ -18,7 +18,7 @@ func (m *Module) onBind(ev *core.Event) bool {
 		return false
 	}
 	user := s.JID.Local()
-	if _, ok := m.checked.Load(user); ok {
+	if m.isChecked(user) {
 		return false
 	}
 	ps, err := m.pubsub()

@@ -221,12 +221,12 @@ const keyPrivate = "storage:" + NSLegacy
 // their list back as it was. The caller holds the account's lock.
 func (m *Module) ensureImported(ps *pubsub.Module, account jid.JID) error {
 	user := account.Local()
-	if _, ok := m.checked.Load(user); ok {
+	if m.isChecked(user) {
 		return nil
 	}
 	if _, found, err := m.rest(user); err != nil || found {
 		if err == nil {
-			m.checked.Store(user, true)
+			m.markChecked(user)
 		}
 		return err
 	}
@@ -277,6 +277,6 @@ func (m *Module) ensureImported(ps *pubsub.Module, account jid.JID) error {
 		m.imported.Inc()
 		m.api.Log().Info("old private-storage bookmarks imported", "account", account.String())
 	}
-	m.checked.Store(user, true)
+	m.markChecked(user)
 	return nil
 }
