@@ -56,10 +56,12 @@ func fakeBroker(t *testing.T) string {
 					case typ == mqttConnect:
 						c.write([]byte{mqttConnack, 2, 0, 0})
 					case len(first) == 1 && first[0] == mqttSubscribe:
-						c.write([]byte{mqttSuback, 3, body[0], body[1], 0})
+						// Subscribed before the SUBACK, as a broker does: the
+						// scenario publishes once every subscriber has its ack.
 						mu.Lock()
 						subs = append(subs, c)
 						mu.Unlock()
+						c.write([]byte{mqttSuback, 3, body[0], body[1], 0})
 					case typ == mqttPublish:
 						p := packet(mqttPublish, body)
 						mu.Lock()
