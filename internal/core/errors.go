@@ -42,7 +42,7 @@ func (srv *Server) Bounce(origin *Session, st *stanza.Stanza, from, to jid.JID, 
 	AppendError(&b, typ, condition, text)
 	out := b.Bytes()
 	if origin != nil {
-		origin.sendBatched(origin, out)
+		origin.SendWithin(origin, out)
 		origin.w.scratch = out[:0]
 		return
 	}

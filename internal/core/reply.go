@@ -57,7 +57,7 @@ func Result(ev *Event, payload []byte) {
 // reply delivers p to ev's sender.
 func reply(ev *Event, p []byte) {
 	if ev.Origin != nil {
-		ev.Origin.sendBatched(ev.Origin, p)
+		ev.Origin.SendWithin(ev.Origin, p)
 		return
 	}
 	if h := ev.Host.Server.Host(ev.From.Domain()); h != nil {

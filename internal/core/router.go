@@ -180,11 +180,7 @@ func (srv *Server) Deliver(origin *Session, t *Session, st *stanza.Stanza, from 
 		buf = origin.work().scratch[:0]
 	}
 	buf = st.AppendStamped(buf, from.String())
-	if origin == nil {
-		t.Send(buf)
-	} else {
-		t.sendBatched(origin, buf)
-	}
+	t.SendWithin(origin, buf)
 	if origin != nil {
 		origin.w.scratch = buf[:0]
 	}

@@ -270,9 +270,10 @@ func (s *Session) SendFor(origin *Session, p []byte) {
 
 // SendWithin passes p down s's outbound path on behalf of origin, the
 // session whose input is being handled: the flush waits until origin's
-// read has been processed, so a fan-out that one read causes (a burst of
-// publishes) reaches each recipient in one write. Only the goroutine
-// serving origin's input may call it; origin nil writes at once, as Send.
+// read has been processed (FlushTouched), so one writev carries all that
+// the read produced for s, be it routed chat or the fan-out of a burst of
+// publishes. Only the goroutine serving origin's input may call it;
+// origin nil writes at once, as Send.
 func (s *Session) SendWithin(origin *Session, p []byte) {
 	if origin == nil {
 		s.Send(p)
@@ -280,12 +281,6 @@ func (s *Session) SendWithin(origin *Session, p []byte) {
 	}
 	s.out(origin, p, false)
 }
-
-// sendBatched queues p for s on behalf of origin while the router works
-// through origin's input: the flush waits until the batch ends
-// (FlushTouched), so one writev carries everything the batch produced for
-// s. Only the goroutine serving origin's input may call it.
-func (s *Session) sendBatched(origin *Session, p []byte) { s.out(origin, p, false) }
 
 // out runs the outgoing filters, then emits p. batch is the session whose
 // batch the flush joins; flush without a batch writes at once.
