@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -79,12 +79,16 @@ const farewellTime = 3 * time.Second
 
 // Conn is a TCP connection, optionally TLS, served by a Poller.
 type Conn struct {
-	nc  *net.TCPConn
-	rc  syscall.RawConn
-	fd  int
-	p   *Poller
-	h   Handler
-	cfg Config
+	fd     int
+	remote *net.TCPAddr
+	p      *Poller
+	h      Handler
+	cfg    Config
+	// ref counts the system calls using fd, plus refClosed once the
+	// connection is closed: the last use closes the descriptor, so that a
+	// number the kernel has given to a new connection is never read or
+	// written for this one.
+	ref atomic.Int64
 
 	win       []byte                   // nil while idle
 	tlsp      atomic.Pointer[tls.Conn] // set once the handshake is done
@@ -118,6 +122,9 @@ type Conn struct {
 	queued   int
 	flushing bool
 	closing  bool // close once the queue is written
+	wreg     bool // fd is on the Poller's write epoll instance
+	// lastWords ends a closing that waits for its queue after a deadline.
+	lastWords *time.Timer
 	// cause is why the connection is closing once it is over a limit or a
 	// write failed; it refuses all output from then on.
 	cause error
@@ -125,49 +132,42 @@ type Conn struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 
-	// Syscalls go through RawConn so the descriptor cannot be closed and
-	// reused under them; the callbacks are made once, not per call.
-	readFn, writeFn func(fd uintptr) bool
-	rbuf            []byte
-	rn              int
-	rerr            error
-	wn              int
-	werr            error
-
 	// Value is for the protocol layer: the session this connection carries.
 	Value any
 }
 
-// Attach registers nc with the poller under handler h. The connection is
-// served from then on; with tlsConfig non-nil it first completes a TLS
-// handshake (direct TLS, XEP-0368), on the calling goroutine.
+// Attach serves nc as AttachSocket does, taking it out of Go's network
+// poller first (SocketOf).
 func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.Config) (*Conn, error) {
-	rc, err := nc.SyscallConn()
+	s, err := SocketOf(nc)
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{nc: nc, rc: rc, p: p, h: h, cfg: cfg}
+	return p.AttachSocket(s, h, cfg, tlsConfig)
+}
+
+// AttachSocket registers s with the poller under handler h; the Conn owns
+// the descriptor from then on, and closes it on failure too. The
+// connection is served from then on; with tlsConfig non-nil it first
+// completes a TLS handshake (direct TLS, XEP-0368), on the calling
+// goroutine.
+func (p *Poller) AttachSocket(s Socket, h Handler, cfg Config, tlsConfig *tls.Config) (*Conn, error) {
+	c := &Conn{fd: s.FD, remote: s.Remote, p: p, h: h, cfg: cfg}
+	if c.remote == nil {
+		c.remote = &net.TCPAddr{}
+	}
 	c.transport.c = c
-	rc.Control(func(fd uintptr) { c.fd = int(fd) })
-	c.readFn = func(fd uintptr) bool {
-		c.rn, c.rerr = unix.Read(int(fd), c.rbuf)
-		return true
-	}
-	c.writeFn = func(fd uintptr) bool {
-		c.wn, c.werr = unix.Writev(int(fd), c.out[:min(len(c.out), 64)])
-		return true
-	}
 	if tlsConfig != nil {
 		p.hs.enter()
 		err := c.handshake(tlsConfig)
 		p.hs.leave()
 		if err != nil {
-			nc.Close()
+			c.closeFD()
 			return nil, err
 		}
 	}
 	if err := p.add(c); err != nil {
-		nc.Close()
+		c.closeFD()
 		return nil, err
 	}
 	if tlsConfig != nil {
@@ -176,14 +176,63 @@ func (p *Poller) Attach(nc *net.TCPConn, h Handler, cfg Config, tlsConfig *tls.C
 	return c, nil
 }
 
+// acquire reserves fd for one system call; false once the connection is
+// closed.
+func (c *Conn) acquire() bool {
+	for {
+		s := c.ref.Load()
+		if s&refClosed != 0 {
+			return false
+		}
+		if c.ref.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// release ends a use of fd, and closes it if the connection was closed
+// meanwhile.
+func (c *Conn) release() {
+	if c.ref.Add(-1) == refClosed {
+		unix.Close(c.fd)
+	}
+}
+
+// refClosed is the bit of Conn.ref that says the connection is closed.
+const refClosed = 1 << 62
+
+// closeFD closes the descriptor, now or at the end of the use in flight;
+// a use that is waiting for the socket (a handshake) is woken by the
+// shutdown.
+func (c *Conn) closeFD() {
+	old := c.ref.Or(refClosed)
+	switch {
+	case old&refClosed != 0:
+	case old == 0:
+		unix.Close(c.fd)
+	default:
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
+}
+
 // Config returns the bounds the connection was attached with.
 func (c *Conn) Config() Config { return c.cfg }
 
 // RemoteAddr returns the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
-// LocalAddr returns the local address.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+// LocalAddr returns the local address, or an empty one once closed.
+func (c *Conn) LocalAddr() net.Addr {
+	if !c.acquire() {
+		return &net.TCPAddr{}
+	}
+	sa, err := unix.Getsockname(c.fd)
+	c.release()
+	if err != nil {
+		return &net.TCPAddr{}
+	}
+	return tcpAddr(sa)
+}
 
 // TLS returns the connection state once TLS is up, else nil.
 func (c *Conn) TLS() *tls.ConnectionState {
@@ -366,12 +415,11 @@ func (c *Conn) read(p []byte) (int, error) {
 
 func (c *Conn) rawRead(p []byte) (int, error) {
 	for {
-		c.rbuf = p
-		if err := c.rc.Read(c.readFn); err != nil {
-			return 0, err
+		if !c.acquire() {
+			return 0, ErrClosed
 		}
-		c.rbuf = nil
-		n, err := c.rn, c.rerr
+		n, err := unix.Read(c.fd, p)
+		c.release()
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -439,10 +487,9 @@ func (c *Conn) handshake(cfg *tls.Config) error {
 		d = DefaultHandshakeTimeout
 	}
 	c.transport.blocking = true
-	c.nc.SetDeadline(time.Now().Add(d))
+	c.transport.deadline = time.Now().Add(d)
 	tc := tls.Server(&c.transport, cfg)
 	err := tc.Handshake()
-	c.nc.SetDeadline(time.Time{})
 	c.transport.blocking = false
 	if err != nil {
 		return err
@@ -451,23 +498,25 @@ func (c *Conn) handshake(cfg *tls.Config) error {
 	return nil
 }
 
-// transport is the net.Conn a tls.Conn works over: blocking during the
-// handshake, non-blocking after it, with writes going to the bounded queue.
+// transport is the net.Conn a tls.Conn works over: blocking until a
+// deadline during the handshake, non-blocking after it, with writes going
+// to the bounded queue.
 type transport struct {
 	c        *Conn
 	blocking bool
+	deadline time.Time
 }
 
 func (t *transport) Read(p []byte) (int, error) {
 	if t.blocking {
-		return t.c.nc.Read(p)
+		return t.c.blockingIO(p, false, t.deadline)
 	}
 	return t.c.rawRead(p)
 }
 
 func (t *transport) Write(p []byte) (int, error) {
 	if t.blocking {
-		return t.c.nc.Write(p)
+		return t.c.blockingIO(p, true, t.deadline)
 	}
 	if err := t.c.enqueue(p, t.c.admitted.Load()); err != nil {
 		return 0, err
@@ -475,12 +524,68 @@ func (t *transport) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *transport) Close() error                       { return t.c.nc.Close() }
-func (t *transport) LocalAddr() net.Addr                { return t.c.nc.LocalAddr() }
-func (t *transport) RemoteAddr() net.Addr               { return t.c.nc.RemoteAddr() }
-func (t *transport) SetDeadline(d time.Time) error      { return t.c.nc.SetDeadline(d) }
-func (t *transport) SetReadDeadline(d time.Time) error  { return t.c.nc.SetReadDeadline(d) }
-func (t *transport) SetWriteDeadline(d time.Time) error { return t.c.nc.SetWriteDeadline(d) }
+func (t *transport) Close() error                       { t.c.Close(); return nil }
+func (t *transport) LocalAddr() net.Addr                { return t.c.LocalAddr() }
+func (t *transport) RemoteAddr() net.Addr               { return t.c.remote }
+func (t *transport) SetDeadline(d time.Time) error      { t.deadline = d; return nil }
+func (t *transport) SetReadDeadline(d time.Time) error  { t.deadline = d; return nil }
+func (t *transport) SetWriteDeadline(d time.Time) error { t.deadline = d; return nil }
+
+// blockingIO reads into p, or writes all of p, waiting for the socket with
+// poll(2) until the deadline. Only a handshake uses it, on a goroutine of
+// the handshake gate, which bounds the threads it holds.
+func (c *Conn) blockingIO(p []byte, write bool, deadline time.Time) (int, error) {
+	done := 0
+	for {
+		if !c.acquire() {
+			return done, ErrClosed
+		}
+		var n int
+		var err error
+		if write {
+			n, err = unix.Write(c.fd, p[done:])
+		} else {
+			n, err = unix.Read(c.fd, p)
+		}
+		switch {
+		case err == unix.EINTR:
+			c.release()
+			continue
+		case err == unix.EAGAIN:
+		case err != nil:
+			c.release()
+			return done, err
+		case !write && n == 0:
+			c.release()
+			return 0, io.EOF
+		case !write:
+			c.release()
+			return n, nil
+		default:
+			if done += n; done == len(p) {
+				c.release()
+				return done, nil
+			}
+			c.release()
+			continue
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			c.release()
+			return done, os.ErrDeadlineExceeded
+		}
+		ev := int16(unix.POLLIN)
+		if write {
+			ev = unix.POLLOUT
+		}
+		fds := [1]unix.PollFd{{Fd: int32(c.fd), Events: ev}}
+		_, err = unix.Poll(fds[:], int(wait/time.Millisecond)+1)
+		c.release()
+		if err != nil && err != unix.EINTR {
+			return done, err
+		}
+	}
+}
 
 // Queue adds p to the output without writing it yet; Flush writes. Queueing
 // many stanzas and flushing once makes one writev of them. A p that would
@@ -570,7 +675,7 @@ func (c *Conn) enqueue(p []byte, admitted bool) error {
 }
 
 // Flush writes what is queued as far as the socket takes it; the rest is
-// written by a goroutine that lives only while the peer is slow.
+// written when the socket has room again (writable).
 func (c *Conn) Flush() {
 	c.wmu.Lock()
 	if c.flushing || c.queued == 0 {
@@ -579,15 +684,10 @@ func (c *Conn) Flush() {
 	}
 	done, err := c.writeLocked()
 	if err != nil {
-		if c.cause == nil {
-			c.cause = err
-		}
-		c.wmu.Unlock()
 		// Not on this goroutine: Flush is called by whoever routes to this
 		// peer, maybe under a lock of their own that the close path (an
 		// unbind, presence going out) would need.
-		c.sched.Or(dueFail)
-		c.p.ready(c)
+		c.failLater(err)
 		return
 	}
 	if done {
@@ -598,19 +698,37 @@ func (c *Conn) Flush() {
 		}
 		return
 	}
+	// The rest waits for the socket to take it: the Poller's write epoll
+	// instance says when (writable).
 	c.flushing = true
+	if err := c.p.armWrite(c); err != nil {
+		c.flushing = false
+		c.failLater(err)
+		return
+	}
 	c.wmu.Unlock()
-	go c.flushSlow()
+}
+
+// failLater records why the connection must close and leaves the closing
+// to a worker; wmu is held, and released.
+func (c *Conn) failLater(err error) {
+	if c.cause == nil {
+		c.cause = err
+	}
+	c.wmu.Unlock()
+	c.sched.Or(dueFail)
+	c.p.ready(c)
 }
 
 // writeLocked writes with writev until the queue is empty (done) or the
 // socket is full.
 func (c *Conn) writeLocked() (done bool, err error) {
 	for c.queued > 0 {
-		if err := c.rc.Write(c.writeFn); err != nil {
-			return false, err
+		if !c.acquire() {
+			return false, ErrClosed
 		}
-		n, err := c.wn, c.werr
+		n, err := unix.Writev(c.fd, c.out[:min(len(c.out), 64)])
+		c.release()
 		if err == unix.EINTR {
 			continue
 		}
@@ -639,39 +757,32 @@ func (c *Conn) consume(n int) {
 	}
 }
 
-func (c *Conn) flushSlow() {
-	// RawConn.Write with a callback that reports "not done" parks this
-	// goroutine in the runtime's poller until the socket is writable.
-	var werr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		for c.queued > 0 {
-			n, err := unix.Writev(int(fd), c.out[:min(len(c.out), 64)])
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				return false
-			}
-			if err != nil {
-				werr = err
-				return true
-			}
-			c.consume(n)
-		}
-		return true
-	})
+// writable continues a flush the socket had stopped, once the write epoll
+// instance reports room; it runs on that instance's goroutine, and leaves
+// a close to the workers.
+func (c *Conn) writable() {
 	c.wmu.Lock()
+	if !c.flushing {
+		c.wmu.Unlock() // stale: a reused descriptor, or already closed
+		return
+	}
+	done, err := c.writeLocked()
+	if err == nil && !done {
+		if err = c.p.armWrite(c); err == nil {
+			c.wmu.Unlock()
+			return
+		}
+	}
 	c.flushing = false
-	closing := c.closing
+	if err != nil {
+		c.failLater(err)
+		return
+	}
+	if c.closing {
+		c.failLater(nil)
+		return
+	}
 	c.wmu.Unlock()
-	if err == nil {
-		err = werr
-	}
-	if err != nil || closing {
-		c.fail(err)
-	}
 }
 
 // drain waits until the queue is written, for at most d.
@@ -708,7 +819,13 @@ func (c *Conn) closeAfter(d time.Duration) {
 		c.fail(nil)
 		return
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(d))
+	t := time.AfterFunc(d, func() {
+		c.wmu.Lock()
+		c.failLater(os.ErrDeadlineExceeded)
+	})
+	c.wmu.Lock()
+	c.lastWords = t
+	c.wmu.Unlock()
 	c.Flush()
 }
 
@@ -755,8 +872,11 @@ func (c *Conn) fail(err error) {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		c.p.remove(c)
-		c.nc.Close()
+		c.closeFD()
 		c.wmu.Lock()
+		if c.lastWords != nil {
+			c.lastWords.Stop()
+		}
 		if c.cause != nil {
 			// However the closing ends (written, timed out, reset), the
 			// handler learns the limit or the write error that started it.

@@ -4,6 +4,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // stuckClose is a handler whose Closed blocks, as a close path that takes
@@ -51,7 +53,7 @@ func TestFlushToDeadPeerDoesNotClose(t *testing.T) {
 	}
 	// Writing now fails with EPIPE, without any readiness event that
 	// would let the poller find out first.
-	if err := nc.CloseWrite(); err != nil {
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

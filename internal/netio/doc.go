@@ -9,6 +9,9 @@
 // cost, and once the closing is over the freed memory goes back to the
 // system. Outgoing data goes to a bounded queue of pooled chunks written
 // with writev; a peer that reads slower than its bound is cut off, after
-// the handler's last words (Farewell), instead of growing memory. TLS
-// handshakes run on goroutines of their own, a bounded number at a time.
+// the handler's last words (Farewell), instead of growing memory; the rest
+// of a write the socket could not take waits on a second epoll instance
+// for room. TLS handshakes run on goroutines of their own, a bounded
+// number at a time. Connections are served outside Go's network poller
+// (Socket), whose per-descriptor records the runtime never frees.
 package netio

@@ -3,7 +3,6 @@ package c2s
 import (
 	"crypto/tls"
 	"errors"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +39,7 @@ type conn struct {
 
 // open starts serving a connection that admit let in, or, with a refusal,
 // one that it refused: that one gets the refusal as a stream error.
-func (m *Module) open(nc *net.TCPConn, ip string, direct bool, refusal string) {
+func (m *Module) open(s netio.Socket, ip string, direct bool, refusal string) {
 	c := &conn{m: m, ip: ip,
 		reader: m.readers.Get().(*stanza.Reader),
 		rate:   stream.NewRateLimiter(m.conf().RateBytes, m.conf().RateBurst)}
@@ -61,7 +60,7 @@ func (m *Module) open(nc *net.TCPConn, ip string, direct bool, refusal string) {
 		HandshakeTimeout: m.conf().OpenTimeout}
 	// Attach serves the connection from now on; on failure (a TLS handshake
 	// that did not complete) nothing else holds it.
-	x, err := m.poller.Attach(nc, c, ncfg, tlsCfg)
+	x, err := m.poller.AttachSocket(s, c, ncfg, tlsCfg)
 	if err != nil {
 		c.st.Closed()
 		m.release(c)

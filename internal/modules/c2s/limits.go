@@ -1,10 +1,10 @@
 package c2s
 
 import (
-	"net"
 	"strconv"
 
 	"xmppd/internal/clientstream"
+	"xmppd/internal/netio"
 )
 
 // addrState is what one address group has open: every connection counts
@@ -19,7 +19,7 @@ type addrState struct {
 // waiter is an accepted connection whose handshake has not started: its
 // bytes stay in the kernel's socket buffer until a slot is free.
 type waiter struct {
-	nc     *net.TCPConn
+	s      netio.Socket
 	ip     string
 	direct bool
 }
@@ -40,7 +40,7 @@ const (
 
 // admit counts a new connection from ip and says what to do with it. A
 // refused one comes with the reason for the stream error and the log.
-func (m *Module) admit(nc *net.TCPConn, ip string, direct bool) (verdict, string) {
+func (m *Module) admit(s netio.Socket, ip string, direct bool) (verdict, string) {
 	cfg := m.conf()
 	key := clientstream.AddrKey(ip)
 	m.mu.Lock()
@@ -59,7 +59,7 @@ func (m *Module) admit(nc *net.TCPConn, ip string, direct bool) (verdict, string
 	st.conns++
 	m.unauth++
 	if st.active >= max(cfg.MaxUnauthPerIP, 1) {
-		st.waiting = append(st.waiting, waiter{nc: nc, ip: ip, direct: direct})
+		st.waiting = append(st.waiting, waiter{s: s, ip: ip, direct: direct})
 		return wait, ""
 	}
 	st.active++
@@ -73,7 +73,7 @@ func (m *Module) authDone(c *conn) {
 	next, ok := m.endHandshakeLocked(c)
 	m.mu.Unlock()
 	if ok {
-		go m.open(next.nc, next.ip, next.direct, "")
+		go m.open(next.s, next.ip, next.direct, "")
 	}
 }
 
@@ -113,7 +113,7 @@ func (m *Module) release(c *conn) {
 	}
 	m.mu.Unlock()
 	if ok {
-		go m.open(next.nc, next.ip, next.direct, "")
+		go m.open(next.s, next.ip, next.direct, "")
 	}
 }
 
@@ -132,6 +132,6 @@ func (m *Module) dropWaiting() {
 	}
 	m.mu.Unlock()
 	for _, w := range all {
-		w.nc.Close()
+		w.s.Close()
 	}
 }

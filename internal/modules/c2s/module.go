@@ -221,31 +221,35 @@ func (m *Module) Reload(api *core.API, cfg *config.Config) error {
 func (m *Module) accept(ln *net.TCPListener, mode string) {
 	var delay time.Duration
 	for {
-		nc, err := ln.AcceptTCP()
+		// Outside Go's network poller: netio serves the connection alone,
+		// and the runtime keeps nothing for it after it closes.
+		s, err := netio.Accept(ln)
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of descriptors or similar: back off rather than spin.
+			if errors.Is(err, netio.ErrNoResources) {
+				m.warn.Warn(m.api.Log(), "accept", "connections not accepted for now", "address", ln.Addr().String(), "err", err)
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
 			}
+			if !errors.Is(err, net.ErrClosed) {
+				m.api.Log().Error("listener stopped accepting", "address", ln.Addr().String(), "err", err)
+			}
 			return
 		}
 		delay = 0
-		ip := nc.RemoteAddr().(*net.TCPAddr).IP.String()
+		ip := s.Remote.IP.String()
 		direct := mode == "direct"
-		switch v, why := m.admit(nc, ip, direct); v {
+		switch v, why := m.admit(s, ip, direct); v {
 		case serve:
-			go m.open(nc, ip, direct, "")
+			go m.open(s, ip, direct, "")
 		case refuse:
 			m.warn.Warn(m.api.Log(), why, "connection refused", "ip", ip, "reason", why)
 			if m.refusing.Add(1) > maxRefusing {
 				m.refusing.Add(-1)
-				nc.Close()
+				s.Close()
 				continue
 			}
-			go m.open(nc, ip, direct, why)
+			go m.open(s, ip, direct, why)
 		}
 	}
 }
