@@ -73,8 +73,9 @@ func TestUnauthenticatedCap(t *testing.T) {
 	}
 	over := dialRaw(t, s.StartTLS)
 	over.closed()
-	if got := over.got.String(); !strings.Contains(got, "<policy-violation ") {
-		t.Fatalf("got %q, want policy-violation", got)
+	if got := over.got.String(); !strings.Contains(got, "<policy-violation ") ||
+		!strings.Contains(got, "too many connections are logging in; try again later</text>") {
+		t.Fatalf("got %q, want policy-violation with the reason", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package c2s_test
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -216,5 +217,38 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	tc := tls.Client(r.c, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFullRosterToTLS: a roster as large as the default allows (1,000
+// items, about 90 KB, over the 64 KiB output bound) reaches its owner in
+// one result over either kind of TLS, where the connection used to be cut
+// off after about 600 items.
+func TestFullRosterToTLS(t *testing.T) {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
+	s.AddUser(t, "romeo", "orchard")
+	owner := dialRaw(t, s.StartTLS)
+	owner.login("romeo", "orchard", "fill")
+	const items = 1000
+	var sets strings.Builder
+	for i := range items {
+		fmt.Fprintf(&sets, "<iq type='set' id='s%d'><query xmlns='jabber:iq:roster'><item jid='contact-%04d@example.net' name='Contact number %04d'><group>Friends</group></item></query></iq>", i, i, i)
+	}
+	owner.send(sets.String())
+	if got, err := owner.readUntil(fmt.Sprintf("id='s%d'", items-1)); err != nil {
+		t.Fatalf("filling the roster: %v after %d bytes", err, len(got))
+	}
+	for _, mode := range tlsModes {
+		t.Run(mode.name, func(t *testing.T) {
+			r := dialTLS(t, s, mode.direct, "romeo", "orchard", mode.name)
+			r.send("<iq type='get' id='full'><query xmlns='jabber:iq:roster'/></iq>")
+			got, err := r.readUntil("</iq>")
+			if err != nil {
+				t.Fatalf("%v after %d bytes", err, len(got))
+			}
+			if n := strings.Count(got, "<item "); n != items || len(got) < 64<<10 {
+				t.Fatalf("%d items in %d bytes, want %d in more than the 64 KiB bound", n, len(got), items)
+			}
+		})
 	}
 }
