@@ -119,13 +119,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, h := range srv.Hosts() {
 		hosts = append(hosts, h.Name)
 	}
-	log.Info("ready", "hosts", hosts, "admin_socket", cfg.AdminSocket)
-	notify := startNotify(srv, log)
-
-	alias := &adminAlias{srv: srv, log: log}
-	defer alias.close()
 	// xmppd reload and xmppd stop arrive through the admin socket and are
-	// run here, in the one loop that also takes the signals.
+	// run here, in the one loop that also takes the signals; they are
+	// taken before the server says it is ready, so that a command sent on
+	// that word finds them.
 	ctl := make(chan control)
 	admin.SetControl(func(cmd string) error {
 		c := control{cmd: cmd, done: make(chan error, 1)}
@@ -133,6 +130,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return <-c.done
 	})
 	defer admin.SetControl(nil)
+	log.Info("ready", "hosts", hosts, "admin_socket", cfg.AdminSocket)
+	notify := startNotify(srv, log)
+
+	alias := &adminAlias{srv: srv, log: log}
+	defer alias.close()
 	stop := func(why string) int {
 		log.Info("stopping", "by", why)
 		notify.stopping()
