@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -249,4 +250,53 @@ func BenchmarkNodesItemsAfterChurn(b *testing.B) {
 			b.Fatal(len(items), err)
 		}
 	}
+}
+
+// BenchmarkArchiveAppendUsers appends to 100 users' archives in turn, as
+// chat between many pairs does, until the archive holds 200,000 or a
+// million items, and reports the process's CPU per append with the
+// compactions it caused (cpu-us/append) and pebble's write amplification:
+// such appends land all over the key space, so compactions out of L0
+// rewrite the level below, and their cost grows with the archive.
+func BenchmarkArchiveAppendUsers(b *testing.B) {
+	for _, n := range []int{200_000, 1_000_000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			var users [100]string
+			for i := range users {
+				users[i] = fmt.Sprintf("user%03d", i)
+			}
+			for b.Loop() {
+				b.StopTimer()
+				db := openTemp(b)
+				a := db.Archive("archive", false)
+				b.StartTimer()
+				c0 := cpuTime()
+				for i := range n {
+					if _, err := a.Append("example.org", users[i%len(users)], time.Time{}, "romeo@example.net/orchard", stanza); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := db.pdb.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				for db.pdb.Metrics().Compact.NumInProgress > 0 {
+					time.Sleep(10 * time.Millisecond)
+				}
+				m := db.pdb.Metrics()
+				total := m.Total()
+				b.ReportMetric(float64(cpuTime()-c0)/float64(n)/1e3, "cpu-us/append")
+				b.ReportMetric(total.WriteAmp(), "write-amp")
+				b.StopTimer()
+				db.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

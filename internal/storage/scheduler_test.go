@@ -121,7 +121,8 @@ func TestCompactionsUnderLoad(t *testing.T) {
 	db := openTemp(t)
 	kv := db.KeyVal("load", false)
 	rec := &account{Password: strings.Repeat("p", 300)}
-	for round := range 12 {
+	const rounds = 3 * l0Tables
+	for round := range rounds {
 		for i := range 400 {
 			rec.Created = int64(round*1000 + i)
 			if err := kv.Set("example.org", fmt.Sprintf("u%03d-%d", i, round%3), rec); err != nil {
@@ -136,11 +137,11 @@ func TestCompactionsUnderLoad(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		m := db.pdb.Metrics()
-		if m.Compact.Count > 0 && m.Levels[0].TablesCount < 4 {
+		if m.Compact.Count > 0 && m.Levels[0].TablesCount < l0Tables {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 12 flushes: %d compactions, %d tables in L0", m.Compact.Count, m.Levels[0].TablesCount)
+			t.Fatalf("after %d flushes: %d compactions, %d tables in L0", rounds, m.Compact.Count, m.Levels[0].TablesCount)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
