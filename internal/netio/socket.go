@@ -84,13 +84,9 @@ func tcpAddr(sa unix.Sockaddr) *net.TCPAddr {
 	case *unix.SockaddrInet6:
 		ip := make(net.IP, net.IPv6len)
 		copy(ip, a.Addr[:])
-		zone := ""
+		zone := "" // by number: net parses "%3" as it does "%eth0"
 		if a.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
-				zone = ifi.Name
-			} else {
-				zone = strconv.Itoa(int(a.ZoneId))
-			}
+			zone = strconv.Itoa(int(a.ZoneId))
 		}
 		return &net.TCPAddr{IP: ip, Port: a.Port, Zone: zone}
 	}
