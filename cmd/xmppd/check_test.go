@@ -14,6 +14,7 @@ import (
 
 	"xmppd/internal/config"
 	"xmppd/internal/core"
+	"xmppd/internal/xmpptest"
 )
 
 // serveVerdict runs `xmppd serve` on file as its own process and reports
@@ -92,7 +93,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 		{name: "data_dir under a file", main: fmt.Sprintf("\toption data_dir '%s/var'\n", aFile)},
 		{name: "admin socket under a file", main: fmt.Sprintf("\toption admin_socket '%s/xmppd.sock'\n", aFile)},
 		{name: "port in use", port: busyPort},
-		{name: "address not here", rest: fmt.Sprintf("config listener 'other'\n\toption address '192.0.2.1'\n\toption port '%d'\n", freePort(t))},
+		{name: "address not here", rest: fmt.Sprintf("config listener 'other'\n\toption address '192.0.2.1'\n\toption port '%d'\n", xmpptest.FreePort(t))},
 		{name: "domain IDNA refuses", rest: "config host 'h2'\n\toption domain 'my_host.lan'\n"},
 		{name: "domain not in normal form", rest: "config host 'h2'\n\toption domain 'ⅷ.example'\n"},
 	} {
@@ -101,7 +102,7 @@ func TestCheckAndServeAgree(t *testing.T) {
 			d := t.TempDir()
 			port := tc.port
 			if port == 0 {
-				port = freePort(t)
+				port = xmpptest.FreePort(t)
 			}
 			text := fmt.Sprintf("config xmppd 'main'\n\toption data_dir '%s/var'\n\toption allow_root '1'\n%sconfig host 'localhost'\n\toption domain 'localhost'\n%sconfig listener 'c2s'\n\toption address '127.0.0.1'\n\toption port '%d'\n%s",
 				d, tc.main, tc.host, port, tc.rest)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"xmppd/internal/xmpptest"
 )
 
 // TestReloadAndStopCommands drives a running daemon with xmppd reload,
@@ -20,7 +22,7 @@ func TestReloadAndStopCommands(t *testing.T) {
 	}
 
 	// A new listener applies, and the command says so.
-	port := freePort(t)
+	port := xmpptest.FreePort(t)
 	edited := string(orig) + fmt.Sprintf("config listener 'extra'\n\toption address '127.0.0.1'\n\toption port '%d'\n", port)
 	os.WriteFile(file, []byte(edited), 0o644)
 	status, out, errOut := runArgs(t, "reload", "-c", file)

@@ -41,15 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func writeConfig(t *testing.T) (file, dir string) {
 	dir = t.TempDir()
 	file = filepath.Join(dir, "xmppd.uci")
@@ -63,7 +54,7 @@ config listener 'c2s'
 	option address '127.0.0.1'
 	option port '%d'
 	option tls 'starttls'
-`, dir, freePort(t))
+`, dir, xmpptest.FreePort(t))
 	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +124,7 @@ func TestSighup(t *testing.T) {
 	}
 	defer c.Close()
 
-	port := freePort(t)
+	port := xmpptest.FreePort(t)
 	edited := string(orig) + fmt.Sprintf("config listener 'extra'\n\toption address '127.0.0.1'\n\toption port '%d'\n\toption tls 'starttls'\n", port)
 	rewrite := func(text string) {
 		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {

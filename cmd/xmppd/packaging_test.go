@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"xmppd/internal/xmpptest"
 )
 
 // repoFile is a path from the repository root, where the packaging lives.
@@ -48,8 +50,8 @@ func TestOpenWrtConfigChecks(t *testing.T) {
 	r := strings.NewReplacer(
 		"'/etc/xmppd'", "'"+dir+"/data'",
 		"'/var/run/xmppd/xmppd.sock'", "'"+dir+"/run/xmppd.sock'",
-		"'5222'", fmt.Sprintf("'%d'", freePort(t)),
-		"'5223'", fmt.Sprintf("'%d'", freePort(t)),
+		"'5222'", fmt.Sprintf("'%d'", xmpptest.FreePort(t)),
+		"'5223'", fmt.Sprintf("'%d'", xmpptest.FreePort(t)),
 	)
 	file := filepath.Join(dir, "xmppd")
 	if err := os.WriteFile(file, []byte(r.Replace(text)), 0o600); err != nil {
@@ -145,7 +147,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	dir := t.TempDir()
 	r := strings.NewReplacer("'/var/lib/xmppd'", "'"+dir+"/data'", "'/run/xmppd/xmppd.sock'", "'"+dir+"/xmppd.sock'",
-		"'5222'", fmt.Sprintf("'%d'", freePort(t)), "'5223'", fmt.Sprintf("'%d'", freePort(t)))
+		"'5222'", fmt.Sprintf("'%d'", xmpptest.FreePort(t)), "'5223'", fmt.Sprintf("'%d'", xmpptest.FreePort(t)))
 	file := filepath.Join(dir, "xmppd.conf")
 	os.WriteFile(file, []byte(r.Replace(string(conf))), 0o600)
 	var stdout, stderr bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -29,14 +30,35 @@ type Server struct {
 	UCI      string // the configuration it started with
 }
 
-// FreePort returns a port that was free a moment ago on 127.0.0.1.
+// given holds the ports FreePort has returned in this process: the kernel
+// may offer a port again as soon as its probe closes, and two listeners of
+// one configuration on the same port are a configuration error, not a
+// busy address that a retry would cure.
+var given struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// FreePort returns a port that was free a moment ago on 127.0.0.1 and that
+// it has not returned before in this process.
 func FreePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	given.Lock()
+	defer given.Unlock()
+	if given.ports == nil {
+		given.ports = make(map[int]bool)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !given.ports[port] {
+			given.ports[port] = true
+			return port
+		}
+	}
 }
 
 // Start runs a server for domain "localhost" with its data in a temporary
