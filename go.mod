@@ -41,10 +41,13 @@ require (
 	mellium.im/reader v0.1.0 // indirect
 )
 
-// pebble's metrics and error packages, replaced by stand-ins of the parts
-// pebble uses (see internal/standin/README.md): the originals bring two
-// protobuf runtimes, gogo/protobuf, Sentry and kr/pretty into the binary.
+// pebble's metrics and error packages and two compression codecs xmppd's
+// stores never use, replaced by stand-ins of the parts pebble uses (see
+// internal/standin/README.md): the originals bring two protobuf runtimes,
+// gogo/protobuf, Sentry, kr/pretty and 0.6 MB of codecs into the binary.
 replace (
 	github.com/cockroachdb/errors => ./internal/standin/cockroachdb-errors
+	github.com/klauspost/compress => ./internal/standin/klauspost-compress
+	github.com/minio/minlz => ./internal/standin/minio-minlz
 	github.com/prometheus/client_golang => ./internal/standin/prometheus-client_golang
 )

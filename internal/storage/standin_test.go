@@ -1,8 +1,9 @@
 package storage
 
-// Tests of the stand-ins go.mod puts in place of cockroachdb/errors and
-// prometheus/client_golang (internal/standin/*/README.md): what pebble
-// relies on from them, directly and through a real store.
+// Tests of the stand-ins go.mod puts in place of cockroachdb/errors,
+// prometheus/client_golang, klauspost/compress and minio/minlz
+// (internal/standin/*/README.md): what pebble relies on from them, directly
+// and through a real store.
 
 import (
 	"bytes"
@@ -21,6 +22,8 @@ import (
 	"github.com/cockroachdb/errors/oserror"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/klauspost/compress/zstd"
+	"github.com/minio/minlz"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -239,6 +242,40 @@ func TestStandinHistogram(t *testing.T) {
 	}
 }
 
+// TestStandinCodecs: the codec stand-ins fail with their own error, never
+// with a wrong result, and in the shapes pebble's callers expect (a
+// decoder to close even though it cannot decode, dst returned on failure).
+func TestStandinCodecs(t *testing.T) {
+	if _, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(3))); !errors.Is(err, zstd.ErrNotBuiltIn) {
+		t.Errorf("zstd.NewWriter: %v", err)
+	}
+	for level, want := range map[int]zstd.EncoderLevel{1: zstd.SpeedFastest, 3: zstd.SpeedDefault, 7: zstd.SpeedBetterCompression, 19: zstd.SpeedBestCompression} {
+		if got := zstd.EncoderLevelFromZstd(level); got != want {
+			t.Errorf("EncoderLevelFromZstd(%d) = %d, want %d", level, got, want)
+		}
+	}
+	d, err := zstd.NewReader(nil)
+	if err != nil || d == nil {
+		t.Fatalf("zstd.NewReader: %v, %v", d, err)
+	}
+	defer d.Close()
+	dst := make([]byte, 0, 16)
+	if out, err := d.DecodeAll([]byte{0x28, 0xb5, 0x2f, 0xfd}, dst); !errors.Is(err, zstd.ErrNotBuiltIn) || len(out) != 0 {
+		t.Errorf("DecodeAll: %q, %v", out, err)
+	}
+
+	if _, err := minlz.Encode(nil, []byte("abc"), minlz.LevelFastest); !errors.Is(err, minlz.ErrNotBuiltIn) {
+		t.Errorf("minlz.Encode: %v", err)
+	}
+	if _, err := minlz.DecodedLen([]byte{1, 2, 3}); !errors.Is(err, minlz.ErrNotBuiltIn) {
+		t.Errorf("minlz.DecodedLen: %v", err)
+	}
+	buf := make([]byte, 8)
+	if out, err := minlz.Decode(buf, []byte{1, 2, 3}); !errors.Is(err, minlz.ErrNotBuiltIn) || len(out) != len(buf) || &out[0] != &buf[0] {
+		t.Errorf("minlz.Decode: %d bytes, %v", len(out), err)
+	}
+}
+
 // TestPebbleThroughStandins opens, writes, reopens and compacts a real
 // store, and checks pebble's own errors, with the stand-ins in the build.
 func TestPebbleThroughStandins(t *testing.T) {
@@ -279,6 +316,12 @@ func TestPebbleThroughStandins(t *testing.T) {
 	m := db.pdb.Metrics()
 	if m.Compact.Count == 0 || m.Levels[0].TablesCount != 0 {
 		t.Errorf("after Compact: %d compactions, %d tables in L0", m.Compact.Count, m.Levels[0].TablesCount)
+	}
+	// The codec stand-ins hold only while every table is written with
+	// snappy: a table in zstd or MinLZ would be unreadable here.
+	if tb := m.Table; tb.CompressedCountSnappy == 0 || tb.CompressedCountZstd != 0 || tb.CompressedCountMinLZ != 0 || tb.CompressedCountUnknown != 0 {
+		t.Errorf("tables by compression: snappy %d, zstd %d, minlz %d, unknown %d; want snappy only",
+			tb.CompressedCountSnappy, tb.CompressedCountZstd, tb.CompressedCountMinLZ, tb.CompressedCountUnknown)
 	}
 	for _, i := range []int{0, 777, n - 1} {
 		var got account
