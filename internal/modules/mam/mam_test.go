@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -688,5 +689,40 @@ func TestOfflineCopyHasStanzaID(t *testing.T) {
 	p := romeo.query(t, "", "")
 	if m.Body != "while you were out" || len(m.StanzaIDs) != 1 || len(p.items) != 1 || m.StanzaIDs[0].ID != p.items[0].Result.ID {
 		t.Fatalf("delivered %+v, archive %q", m, p.bodies())
+	}
+}
+
+// TestQueryAfterBurstInOneRead: a query that arrives in the same read as a
+// burst of messages sees all of them, and every copy the recipient gets
+// names an item already in its archive; a change that defers archive
+// writes (to batch them) must keep both.
+func TestQueryAfterBurstInOneRead(t *testing.T) {
+	s := xmpptest.Start(t, "\toption c2s_plain_on_loopback '1'\n")
+	s.AddUser(t, "romeo", "pw")
+	s.AddUser(t, "juliet", "pw")
+	romeo := dialRaw(t, s.StartTLS, "romeo", "a")
+	juliet := dialRaw(t, s.StartTLS, "juliet", "b")
+	const n = 30
+	var burst strings.Builder
+	for i := range n {
+		fmt.Fprintf(&burst, "<message to='juliet@localhost/b' type='chat' id='m%d'><body>line %d</body></message>", i, i)
+	}
+	burst.WriteString("<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2' queryid='f'/></iq>")
+	romeo.send(burst.String())
+	romeo.expect("</fin>")
+	if got := romeo.got.String(); !strings.Contains(got, fmt.Sprintf("<count>%d</count>", n)) || !strings.Contains(got, fmt.Sprintf("line %d<", n-1)) {
+		t.Fatalf("romeo's query in the read of his messages: %s", got)
+	}
+	juliet.expect(fmt.Sprintf("line %d<", n-1))
+	// Each delivered copy carries its archive id, and the item is there.
+	store := s.DB.Archive("mam", false)
+	ids := regexp.MustCompile(`<stanza-id[^>]*\sid=['"]([^'"]+)['"]`).FindAllStringSubmatch(juliet.got.String(), -1)
+	if len(ids) != n {
+		t.Fatalf("%d stanza-ids in what juliet got: %s", len(ids), juliet.got.String())
+	}
+	for _, m := range ids {
+		if _, found, err := store.Get("localhost", "juliet", m[1]); err != nil || !found {
+			t.Fatalf("juliet's archive item %s: found %v, %v", m[1], found, err)
+		}
 	}
 }
