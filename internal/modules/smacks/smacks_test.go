@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xmppd/internal/jid"
+	"xmppd/internal/storage"
 	"xmppd/internal/xmpptest"
 )
 
@@ -318,6 +319,13 @@ func TestExpiryReroutes(t *testing.T) {
 		t.Fatalf("the sender got an error: %q", got)
 	}
 	gone(t, s, "juliet@localhost/phone")
+	// The session leaves the host before its kept messages are routed
+	// again: a laptop online in between would get this one directly.
+	offline := s.DB.Archive("offline", true)
+	waitFor(t, "the message in offline storage", func() bool {
+		items, _, err := offline.Find("localhost", "juliet", storage.Query{})
+		return err == nil && len(items) == 1
+	})
 	j = dial(t, s)
 	j.Login("juliet", "balcony", "laptop")
 	j.Send("<presence/>")
